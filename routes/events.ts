@@ -1,0 +1,30 @@
+/** The durable, ordered event feed, long-polled by the coordinator. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { disconnectSignal, waitMs } from '../src/long-poll.js'
+import { commonErrors, ProjectName } from '../src/schemas/common.js'
+import { EventPage } from '../src/schemas/events.js'
+
+const events: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/events', {
+    schema: {
+      tags: ['observe'],
+      operationId: 'listEvents',
+      summary: 'Events after a sequence number; waits up to `wait` seconds for the next one',
+      description: 'Events are stored with the change that caused them and never renumbered, so `after=<last seq you saw>` resumes exactly, ' +
+        'also after a server restart. With `project`, you get that project\'s events plus worker events. Always 200; an empty list means nothing new within the wait.',
+      querystring: Type.Object({
+        after: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'Last seq already seen (0 = from the start).' })),
+        wait: Type.Optional(Type.Integer({ minimum: 0, maximum: 3600, description: 'Seconds to wait when nothing is new; capped at the server maximum. Default 0.' })),
+        project: Type.Optional(ProjectName),
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 200 })),
+      }, { additionalProperties: false }),
+      response: { 200: EventPage, ...commonErrors },
+    },
+  }, async (request, reply) => {
+    const q = request.query
+    return app.coord.events(q.after ?? 0, q.project, q.limit ?? 200, waitMs(app.config, q.wait ?? 0), disconnectSignal(reply))
+  })
+}
+
+export default events

@@ -1,0 +1,30 @@
+/** Projects: list them with their progress; close one (no more tasks are coming). */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { commonErrors, ProjectName } from '../src/schemas/common.js'
+import { ProjectSummary } from '../src/schemas/workers.js'
+
+const projects: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/projects', {
+    schema: {
+      tags: ['coordinator'],
+      operationId: 'listProjects',
+      summary: 'List projects with task counts by state',
+      response: { 200: Type.Object({ projects: Type.Array(ProjectSummary) }), ...commonErrors },
+    },
+  }, async () => ({ projects: await app.coord.listProjects() }))
+
+  app.post('/projects/:project/close', {
+    schema: {
+      tags: ['coordinator'],
+      operationId: 'closeProject',
+      summary: 'Say no more tasks are coming for a project',
+      description: 'Once the project is closed and every task is completed, failed or canceled, it is done: `project.finished` is emitted ' +
+        'and workers polling it get 410 PROJECT_FINISHED. Closing twice is a no-op. Same as `close: true` on POST /tasks.',
+      params: Type.Object({ project: ProjectName }),
+      response: { 200: ProjectSummary, ...commonErrors },
+    },
+  }, async (request) => app.coord.closeProject(request.params.project))
+}
+
+export default projects

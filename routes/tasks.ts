@@ -1,0 +1,85 @@
+/** Coordinator routes on tasks: post a batch, list, read one with its history, cancel. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { CoordError } from '../src/errors.js'
+import { commonErrors, ErrorRef, PageQuery, ProjectName, TaskId, TaskState, WorkerId } from '../src/schemas/common.js'
+import { CreateTasksBody, CreateTasksResult, LeaseRecord, ReportRecord, Task } from '../src/schemas/tasks.js'
+import { Event } from '../src/schemas/events.js'
+
+const TaskParams = Type.Object({ id: TaskId })
+
+const tasks: FastifyPluginAsyncTypebox = async (app) => {
+  app.post('/tasks', {
+    schema: {
+      tags: ['coordinator'],
+      operationId: 'createTasks',
+      summary: 'Post a batch of tasks (all or none)',
+      description: 'Creates every task of the batch in one transaction. Re-posting an identical task is a no-op reported under `existing`; ' +
+        'the same id with other content is 409 TASK_CONFLICT and nothing is created. `close: true` says no more tasks are coming for the project.',
+      body: CreateTasksBody,
+      response: {
+        201: Type.Object(CreateTasksResult.properties, { description: 'At least one task was created.' }),
+        200: Type.Object(CreateTasksResult.properties, { description: 'Every task already existed identically (idempotent repeat).' }),
+        409: ErrorRef,
+        ...commonErrors,
+      },
+    },
+  }, async (request, reply) => {
+    const result = await app.coord.createTasks(request.body)
+    return reply.code(result.created.length > 0 ? 201 : 200).send(result)
+  })
+
+  app.get('/tasks', {
+    schema: {
+      tags: ['coordinator'],
+      operationId: 'listTasks',
+      summary: 'List tasks, oldest first, filtered and paginated',
+      querystring: Type.Object({
+        project: Type.Optional(ProjectName),
+        state: Type.Optional(TaskState),
+        worker: Type.Optional(WorkerId),
+        type: Type.Optional(Type.String({ maxLength: 64 })),
+        ...PageQuery,
+      }, { additionalProperties: false }),
+      response: {
+        200: Type.Object({ tasks: Type.Array(Task), nextAfter: Type.Union([Type.Integer(), Type.Null()], { description: 'Cursor for the next page; null on the last page.' }) }),
+        ...commonErrors,
+      },
+    },
+  }, async (request) => {
+    const q = request.query
+    return app.coord.listTasks({ project: q.project, state: q.state, worker: q.worker, type: q.type, after: q.after, limit: q.limit ?? 100 })
+  })
+
+  app.get('/tasks/:id', {
+    schema: {
+      tags: ['coordinator'],
+      operationId: 'getTask',
+      summary: 'One task with its full history: leases, reports (refused ones too) and events',
+      params: TaskParams,
+      response: {
+        200: Type.Object({ task: Task, leases: Type.Array(LeaseRecord), reports: Type.Array(ReportRecord), events: Type.Array(Event) }),
+        404: ErrorRef,
+        ...commonErrors,
+      },
+    },
+  }, async (request) => {
+    const history = await app.coord.getTask(request.params.id)
+    if (history === null) throw new CoordError('TASK_NOT_FOUND', `No task has id ${request.params.id}. List tasks with GET /tasks.`)
+    return history
+  })
+
+  app.post('/tasks/:id/cancel', {
+    schema: {
+      tags: ['coordinator'],
+      operationId: 'cancelTask',
+      summary: 'Cancel an unfinished task',
+      description: 'The task becomes `canceled`; a worker holding it gets 409 TASK_CANCELED on its next heartbeat or report. Canceling twice is a no-op.',
+      params: TaskParams,
+      body: Type.Optional(Type.Object({ reason: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false, examples: [{ reason: 'superseded by task-010' }] })),
+      response: { 200: Task, 404: ErrorRef, 409: ErrorRef, ...commonErrors },
+    },
+  }, async (request) => app.coord.cancel(request.params.id, request.body?.reason))
+}
+
+export default tasks

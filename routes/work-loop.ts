@@ -1,0 +1,94 @@
+/**
+ * The worker loop: `GET /tasks/next` (long poll), `POST /tasks/{id}/heartbeat`, `POST /tasks/{id}/report`
+ * (optionally followed by the next long poll in the same call).
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply } from 'fastify'
+import { Type } from 'typebox'
+import { disconnectSignal, waitMs } from '../src/long-poll.js'
+import { commonErrors, ErrorRef, ProjectName, TaskId, WorkerId } from '../src/schemas/common.js'
+import { Assignment, HeartbeatBody, Lease, ReportBody, ReportResult, type NextOutcome } from '../src/schemas/tasks.js'
+
+const TaskParams = Type.Object({ id: TaskId })
+
+const PollFilter = {
+  project: Type.Optional(ProjectName),
+  type: Type.Optional(Type.String({ maxLength: 64, description: 'Only take tasks of this type.' })),
+}
+const Wait = Type.Integer({ minimum: 0, maximum: 3600, description: 'Seconds to wait for a task (long poll); capped at the server maximum (default 60).', examples: [60] })
+
+/** The 410 answer: the project is done, the worker may stop. */
+const Finished = Type.Object({
+  code: Type.Literal('PROJECT_FINISHED'),
+  message: Type.String({ examples: ['All tasks done: the project is closed and every task is finished. You may stop.'] }),
+}, { description: 'No more work will come: the project is closed and every task is finished. Stop polling.' })
+
+/** Send a poll outcome as 200 (task) / 204 (nothing yet) / 410 (project finished). */
+function sendOutcome (reply: FastifyReply, outcome: NextOutcome): FastifyReply {
+  if (outcome.status === 'assigned') return reply.code(200).send(outcome.assignment)
+  if (outcome.status === 'finished') return reply.code(410).send({ code: 'PROJECT_FINISHED', message: outcome.message })
+  return reply.code(204).send()
+}
+
+const workLoop: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/tasks/next', {
+    schema: {
+      tags: ['worker'],
+      operationId: 'nextTask',
+      summary: 'Get your task (long poll): 200 task + lease, 204 nothing yet, 410 project finished',
+      description: 'Registers the worker on first use. If the worker already holds a live lease, that same task and lease come back ' +
+        '(`resumed: true`). Otherwise the best queued task is leased, or the request waits up to `wait` seconds and returns the moment one ' +
+        'is posted or freed; longest-waiting worker first. 204 = poll again. 410 = the project is closed and all its tasks are finished: stop.',
+      querystring: Type.Object({ worker: WorkerId, wait: Type.Optional(Wait), ...PollFilter }, { additionalProperties: false }),
+      response: {
+        200: Assignment,
+        204: Type.Null({ description: 'No task within the wait. Poll again.' }),
+        410: Finished,
+        ...commonErrors,
+      },
+    },
+  }, async (request, reply) => {
+    const { worker, wait, project, type } = request.query
+    const outcome = await app.coord.next(worker, { project, type }, waitMs(app.config, wait), disconnectSignal(reply))
+    return sendOutcome(reply, outcome)
+  })
+
+  app.post('/tasks/:id/heartbeat', {
+    schema: {
+      tags: ['worker'],
+      operationId: 'heartbeat',
+      summary: 'Extend your lease by the task\'s lease length from now',
+      description: 'Send one at least every leaseSeconds/2 while working. A lease that lapsed is revived if nobody else took the task. ' +
+        '409 means the task is no longer yours (see `code`): stop working on it and poll for the next one.',
+      params: TaskParams,
+      body: HeartbeatBody,
+      response: { 200: Lease, 404: ErrorRef, 409: ErrorRef, ...commonErrors },
+    },
+  }, async (request) => app.coord.heartbeat(request.params.id, request.body.worker, request.body.leaseId))
+
+  app.post('/tasks/:id/report', {
+    schema: {
+      tags: ['worker'],
+      operationId: 'reportTask',
+      summary: 'Report completed / failed / blocked; with next=true also get your next task',
+      description: '`completed` finishes the task; `failed` retries it until maxAttempts, then it is failed for good; `blocked` moves it to ' +
+        '`input-required` (put your question in `question`). Reporting the same status twice is a safe no-op (`duplicate: true`). ' +
+        'A late report on a lease that was re-claimed is 409 LEASE_SUPERSEDED but is kept in the task history. ' +
+        'With `next=true` the answer also carries `next`: the outcome of a long poll of `wait` seconds (assigned / empty / finished).',
+      params: TaskParams,
+      querystring: Type.Object({
+        next: Type.Optional(Type.Boolean({ description: 'Also long-poll for your next task.' })),
+        wait: Type.Optional(Wait),
+        ...PollFilter,
+      }, { additionalProperties: false }),
+      body: ReportBody,
+      response: { 200: ReportResult, 404: ErrorRef, 409: ErrorRef, ...commonErrors },
+    },
+  }, async (request, reply) => {
+    const q = request.query
+    const next = q.next === true ? { filter: { project: q.project, type: q.type }, waitMs: waitMs(app.config, q.wait), signal: disconnectSignal(reply) } : undefined
+    return app.coord.report(request.params.id, request.body, next)
+  })
+}
+
+export default workLoop

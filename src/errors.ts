@@ -1,0 +1,55 @@
+/**
+ * Every error the API can answer with, in one place: a stable `code`, an HTTP status and a message that
+ * tells the caller what to do next. Modelled on fastify's `lib/errors.js`.
+ *
+ * The JSON body of every 4xx/5xx answer is `{ code, message, details? }` (see `ErrorBody` in
+ * `src/schemas/common.ts`).
+ */
+
+/** Error codes, their HTTP status and a default message. */
+export const errorCodes = {
+  VALIDATION_FAILED: { status: 400, message: 'The request does not match the schema.' },
+  INVALID_JSON: { status: 400, message: 'The request body is not valid JSON.' },
+  DUPLICATE_TASK_ID: { status: 400, message: 'A task id appears more than once in the batch.' },
+  CROSS_ORIGIN_REFUSED: { status: 403, message: 'Requests from web pages on other origins are refused.' },
+  HOST_NOT_ALLOWED: { status: 403, message: 'The Host header is not a loopback name or an allowed host.' },
+  TASK_NOT_FOUND: { status: 404, message: 'No task has this id.' },
+  ROUTE_NOT_FOUND: { status: 404, message: 'No route matches this method and path.' },
+  TASK_CONFLICT: { status: 409, message: 'A task with this id already exists with different content.' },
+  PROJECT_CLOSED: { status: 409, message: 'The project is closed: no more tasks can be added to it.' },
+  LEASE_UNKNOWN: { status: 409, message: 'This lease was never granted for this task.' },
+  LEASE_NOT_YOURS: { status: 409, message: 'This lease belongs to another worker.' },
+  LEASE_SUPERSEDED: { status: 409, message: 'Your lease expired and the task was claimed again by a newer lease.' },
+  LEASE_ENDED: { status: 409, message: 'This lease has already ended.' },
+  TASK_CANCELED: { status: 409, message: 'The coordinator canceled this task.' },
+  TASK_FINISHED: { status: 409, message: 'The task is already finished.' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is larger than the configured limit.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send the body as application/json.' },
+  INTERNAL: { status: 500, message: 'Internal server error; the server log has the details.' },
+} as const
+
+/** One of the stable error codes above. */
+export type ErrorCode = keyof typeof errorCodes
+
+/**
+ * An error meant for the API caller. Routes and the lifecycle throw it; the error handler in
+ * `src/plugins/errors.ts` turns it into `{ code, message, details? }` with `statusCode`.
+ */
+export class CoordError extends Error {
+  readonly code: ErrorCode
+  readonly statusCode: number
+  readonly details?: unknown
+
+  /**
+   * @param code stable code from `errorCodes`
+   * @param message what happened and what to do next; defaults to the code's generic message
+   * @param details any JSON the caller can act on (ids, field names, the current task state)
+   */
+  constructor (code: ErrorCode, message?: string, details?: unknown) {
+    super(message ?? errorCodes[code].message)
+    this.name = 'CoordError'
+    this.code = code
+    this.statusCode = errorCodes[code].status
+    if (details !== undefined) this.details = details
+  }
+}

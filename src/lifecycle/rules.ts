@@ -1,0 +1,107 @@
+/**
+ * The task lifecycle's rules as pure functions: which report is accepted, where a task goes after a
+ * failure or an expired lease, when a project is done. Every store implementation calls these inside its
+ * transaction, so SQLite and PostgreSQL apply one set of rules (the split pg-boss keeps between
+ * `manager.ts` and `plans.ts`).
+ */
+import type { ErrorCode } from '../errors.js'
+import type { TaskState } from '../schemas/common.js'
+
+/** Why a lease ended; `null` while it is live. */
+export type LeaseEnd = 'completed' | 'failed' | 'blocked' | 'expired' | 'canceled' | 'released'
+
+/** What the rules need to know about the lease a report or heartbeat names. */
+export interface LeaseFacts {
+  worker: string
+  attempt: number
+  endReason: LeaseEnd | null
+  /** Whether this lease is the task's latest one (no newer claim happened since). */
+  latest: boolean
+}
+
+/** What the rules need to know about the task. */
+export interface TaskFacts {
+  state: TaskState
+  attempts: number
+  maxAttempts: number
+  /** Worker holding the task's latest lease, for messages. */
+  latestWorker: string | null
+}
+
+/** The verdict on a report or heartbeat. */
+export type Verdict =
+  | { kind: 'accept' }
+  | { kind: 'duplicate' }
+  | { kind: 'reject', code: ErrorCode, message: string }
+
+/**
+ * Decide whether a worker's report (or, with `status` null, its heartbeat) may change the task.
+ *
+ * At-least-once delivery means a worker may report late; what was done is not thrown away lightly:
+ * - the task's latest lease, live or lapsed-but-not-reclaimed, is accepted (even if the task was
+ *   dead-lettered by the expiry: the work is done after all);
+ * - the same status reported again on a lease that already ended with it is a `duplicate` (a retry after
+ *   a lost response must succeed, not 409);
+ * - anything else is rejected with a code that says what happened.
+ *
+ * @param lease the named lease, or null if the task never granted it
+ * @param status the reported status; null for a heartbeat
+ */
+export function judge (task: TaskFacts, lease: LeaseFacts | null, worker: string, status: 'completed' | 'failed' | 'blocked' | null): Verdict {
+  if (lease === null) {
+    return { kind: 'reject', code: 'LEASE_UNKNOWN', message: 'This task never granted that leaseId. Use the leaseId from your GET /tasks/next answer, or poll again.' }
+  }
+  if (lease.worker !== worker) {
+    return { kind: 'reject', code: 'LEASE_NOT_YOURS', message: `That lease belongs to worker ${lease.worker}, not ${worker}. Use your own worker id.` }
+  }
+  if (status !== null && lease.endReason === status) return { kind: 'duplicate' }
+  if (task.state === 'canceled') {
+    return { kind: 'reject', code: 'TASK_CANCELED', message: 'The coordinator canceled this task; drop it and poll for the next one.' }
+  }
+  if (!lease.latest) {
+    return { kind: 'reject', code: 'LEASE_SUPERSEDED', message: `Your lease (attempt ${lease.attempt}) expired and the task was claimed again${task.latestWorker ? ` by ${task.latestWorker}` : ''}. Your report was kept in the task history; drop the task and poll for the next one.` }
+  }
+  if (lease.endReason !== null && lease.endReason !== 'expired') {
+    return { kind: 'reject', code: 'LEASE_ENDED', message: `This lease already ended (${lease.endReason}). Poll for your next task.` }
+  }
+  if (task.state === 'completed' || task.state === 'input-required') {
+    return { kind: 'reject', code: 'TASK_FINISHED', message: `The task is already ${task.state}.` }
+  }
+  // A heartbeat may revive a lapsed lease only while nobody else took the task (state submitted).
+  if (status === null && lease.endReason === 'expired' && task.state !== 'submitted') {
+    return { kind: 'reject', code: 'LEASE_ENDED', message: 'Your lease expired and the task ran out of attempts. Report the result if you finished it; otherwise poll again.' }
+  }
+  return { kind: 'accept' }
+}
+
+/**
+ * Where a task goes after an attempt ended without success (a `failed` report or an expired lease).
+ * The attempt was counted when it was claimed; at `maxAttempts` the task is dead-lettered as `failed`.
+ */
+export function afterUnsuccessfulAttempt (attempts: number, maxAttempts: number): 'submitted' | 'failed' {
+  return attempts >= maxAttempts ? 'failed' : 'submitted'
+}
+
+/** Where an accepted report moves the task. */
+export function afterReport (status: 'completed' | 'failed' | 'blocked', attempts: number, maxAttempts: number): TaskState {
+  if (status === 'completed') return 'completed'
+  if (status === 'blocked') return 'input-required'
+  return afterUnsuccessfulAttempt(attempts, maxAttempts)
+}
+
+/** States in which a task still needs someone: it keeps its project from being done. */
+export const OPEN_STATES: readonly TaskState[] = ['submitted', 'working', 'input-required']
+
+/** A project is done when the coordinator closed it and none of its tasks is still open. */
+export function projectDone (closed: boolean, openTasks: number): boolean {
+  return closed && openTasks === 0
+}
+
+/**
+ * A worker's displayed state: `offline` after `offlineMs` of silence (unless inside a long poll),
+ * `working` while it holds a live lease, otherwise `idle`.
+ */
+export function workerState (lastSeenMs: number, nowMs: number, offlineMs: number, holdsLease: boolean, waiting: boolean): 'idle' | 'working' | 'offline' {
+  if (!waiting && nowMs - lastSeenMs >= offlineMs) return 'offline'
+  return holdsLease ? 'working' : 'idle'
+}

@@ -1,0 +1,52 @@
+/**
+ * Shared schema primitives. Resource schemas build on these; TypeScript types come from
+ * `Static<typeof X>`, so routes, store, client and tests share one definition.
+ */
+import { Type, type Static } from 'typebox'
+
+/** Charset and length rule for every id the caller chooses (task, worker, project): 1..128 chars. */
+export const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$'
+
+const idRule = 'letters, digits and . _ : @ -, starting with a letter or digit, at most 128 characters'
+
+/** A coordinator-chosen task id such as `task-001`. */
+export const TaskId = Type.String({ pattern: ID_PATTERN, description: `Task id: ${idRule}.`, examples: ['task-001'] })
+/** A worker's self-chosen, stable id; the first request that names it registers the worker. */
+export const WorkerId = Type.String({ pattern: ID_PATTERN, description: `Worker id: ${idRule}. Keep it stable across restarts to get your lease back.`, examples: ['worker-a'] })
+/** A project name; tasks posted without one belong to `default`. */
+export const ProjectName = Type.String({ pattern: ID_PATTERN, description: `Project name: ${idRule}.`, examples: ['docs-summaries'] })
+/** A lease id, as granted by `GET /tasks/next`. */
+export const LeaseId = Type.String({ minLength: 1, maxLength: 64, description: 'Lease id from GET /tasks/next.', examples: ['3f0c1f0e-2a4b-4c47-9a53-0d0c8f8a1b2c'] })
+/** An ISO 8601 UTC timestamp with milliseconds. */
+export const Timestamp = Type.String({ format: 'date-time', examples: ['2026-11-21T10:00:00.000Z'] })
+
+/** Task states, in the A2A protocol's vocabulary (a2a-protocol.org TaskState). */
+export const TASK_STATES = ['submitted', 'working', 'input-required', 'completed', 'failed', 'canceled'] as const
+/** One of `TASK_STATES`. */
+export const TaskState = Type.Enum(TASK_STATES, {
+  description: 'submitted = queued; working = leased to a worker; input-required = a worker reported blocked; completed, failed and canceled are terminal.',
+})
+export type TaskState = (typeof TASK_STATES)[number]
+
+/** States after which a task never changes again. */
+export const TERMINAL_STATES: readonly TaskState[] = ['completed', 'failed', 'canceled']
+
+/** The body of every error answer (4xx and 5xx). */
+export const ErrorBody = Type.Object({
+  code: Type.String({ description: 'Stable machine-readable code, e.g. LEASE_SUPERSEDED.', examples: ['VALIDATION_FAILED'] }),
+  message: Type.String({ description: 'What happened and what to do next.', examples: ['querystring/worker is required'] }),
+  details: Type.Optional(Type.Unknown({ description: 'Extra facts to act on (ids, fields, current state).' })),
+}, { $id: 'ErrorBody', description: 'Error answer' })
+export type ErrorBody = Static<typeof ErrorBody>
+
+/** Reference to the shared error schema, for response maps. */
+export const ErrorRef = Type.Ref('ErrorBody')
+
+/** Standard 4xx answers every route can give. */
+export const commonErrors = { 400: ErrorRef, 403: ErrorRef, 413: ErrorRef, 415: ErrorRef } as const
+
+/** A pagination cursor and page size for list endpoints. */
+export const PageQuery = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100, description: 'Page size (1..500).' })),
+  after: Type.Optional(Type.Integer({ minimum: 0, description: 'Return items after this cursor (the `nextAfter` of the previous page).' })),
+}

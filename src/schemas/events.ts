@@ -1,0 +1,31 @@
+/** The durable event feed the coordinator long-polls. */
+import { Type, type Static } from 'typebox'
+import { Timestamp } from './common.js'
+
+/** Every event type the server emits. */
+export const EVENT_TYPES = [
+  'task.created', 'task.claimed', 'task.completed', 'task.failed', 'task.requeued', 'task.input_required',
+  'task.lease_expired', 'task.canceled', 'task.report_rejected',
+  'worker.registered', 'worker.offline', 'worker.online',
+  'project.closed', 'project.finished',
+] as const
+export type EventType = (typeof EVENT_TYPES)[number]
+
+/** One event. `seq` is strictly increasing and never reused, so `after=seq` resumes a feed. */
+export const Event = Type.Object({
+  seq: Type.Integer({ minimum: 1 }),
+  type: Type.Enum(EVENT_TYPES),
+  at: Timestamp,
+  project: Type.Union([Type.String(), Type.Null()]),
+  taskId: Type.Union([Type.String(), Type.Null()]),
+  worker: Type.Union([Type.String(), Type.Null()]),
+  data: Type.Record(Type.String(), Type.Unknown()),
+})
+export type Event = Static<typeof Event>
+
+/** `GET /events` answer. */
+export const EventPage = Type.Object({
+  events: Type.Array(Event),
+  nextAfter: Type.Integer({ description: 'Pass as `after` in the next call; equals `after` when nothing new came.' }),
+})
+export type EventPage = Static<typeof EventPage>

@@ -1,0 +1,177 @@
+/** Task, lease and report schemas: what the coordinator posts and what workers receive and send. */
+import { Type, type Static } from 'typebox'
+import { LeaseId, ProjectName, TaskId, TaskState, Timestamp, WorkerId } from './common.js'
+
+const Paths = Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), { maxItems: 1000 })
+
+/** Files a task reads and writes, relative to the project root. */
+export const TaskFiles = Type.Object({
+  read: Type.Optional(Paths),
+  write: Type.Optional(Paths),
+}, { additionalProperties: false, description: 'Files the task reads and writes, relative to the project root.' })
+
+/** One task as the coordinator posts it. */
+export const TaskInput = Type.Object({
+  id: Type.Optional(TaskId),
+  type: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$', description: 'Kind of work, for workers that only take some kinds. Default `task`.', examples: ['summarize'] })),
+  description: Type.String({ minLength: 1, maxLength: 20000, description: 'What to do, in words a worker chat can act on.' }),
+  context: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Free JSON the worker needs: target files, notes, links.' })),
+  acceptance: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 2000 }), { maxItems: 100, description: 'Acceptance criteria the output is checked against.' })),
+  files: Type.Optional(TaskFiles),
+  priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000, description: 'Higher is handed out first; ties go in posting order. Default 0.' })),
+  leaseSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400, description: 'Lease (visibility timeout) in seconds for this task; default from server config.' })),
+  maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Claims allowed before the task is dead-lettered as failed. Default 3.' })),
+}, { additionalProperties: false })
+export type TaskInput = Static<typeof TaskInput>
+
+/** `POST /tasks` body. */
+export const CreateTasksBody = Type.Object({
+  project: Type.Optional(ProjectName),
+  tasks: Type.Array(TaskInput, { minItems: 1, maxItems: 1000 }),
+  close: Type.Optional(Type.Boolean({ description: 'true = this is the last batch: no more tasks are coming for the project. Workers get 410 once every task is finished.' })),
+}, {
+  additionalProperties: false,
+  examples: [{
+    project: 'docs-summaries',
+    tasks: [{ id: 'task-001', type: 'summarize', description: 'Summarize README.md in 150 words.', context: { file: 'README.md' }, acceptance: ['100-200 words', 'only sentences from the file'], files: { read: ['README.md'], write: ['out/README.summary.md'] } }],
+    close: false,
+  }],
+})
+export type CreateTasksBody = Static<typeof CreateTasksBody>
+
+/** `POST /tasks` answer: which ids were created, which already existed identically. */
+export const CreateTasksResult = Type.Object({
+  project: ProjectName,
+  created: Type.Array(TaskId),
+  existing: Type.Array(TaskId),
+  closed: Type.Boolean({ description: 'Whether the project is closed (no more tasks coming).' }),
+})
+export type CreateTasksResult = Static<typeof CreateTasksResult>
+
+/** A lease: who holds a task, until when. */
+export const Lease = Type.Object({
+  leaseId: LeaseId,
+  taskId: TaskId,
+  worker: WorkerId,
+  attempt: Type.Integer({ minimum: 1, description: 'Which claim of this task this is (1 = first).' }),
+  grantedAt: Timestamp,
+  expiresAt: Timestamp,
+  leaseSeconds: Type.Integer({ description: 'Lease length in seconds; each heartbeat extends the lease by this much from now.' }),
+})
+export type Lease = Static<typeof Lease>
+
+/** The last accepted report of a task. */
+export const TaskResult = Type.Object({
+  status: Type.Union([Type.Literal('completed'), Type.Literal('failed'), Type.Literal('blocked')]),
+  summary: Type.String(),
+  deliverables: Type.Array(Type.String()),
+  contextScore: Type.Union([Type.Integer(), Type.Null()]),
+  worker: WorkerId,
+  attempt: Type.Integer(),
+  reportedAt: Timestamp,
+  question: Type.Optional(Type.String()),
+})
+export type TaskResult = Static<typeof TaskResult>
+
+/** A task as the API shows it. */
+export const Task = Type.Object({
+  id: TaskId,
+  project: ProjectName,
+  type: Type.String(),
+  description: Type.String(),
+  context: Type.Record(Type.String(), Type.Unknown()),
+  acceptance: Type.Array(Type.String()),
+  files: Type.Object({ read: Type.Array(Type.String()), write: Type.Array(Type.String()) }),
+  priority: Type.Integer(),
+  leaseSeconds: Type.Integer(),
+  maxAttempts: Type.Integer(),
+  state: TaskState,
+  attempts: Type.Integer({ description: 'Claims so far.' }),
+  worker: Type.Union([WorkerId, Type.Null()], { description: 'Holder of the live lease, if any.' }),
+  leaseExpiresAt: Type.Union([Timestamp, Type.Null()]),
+  result: Type.Union([TaskResult, Type.Null()]),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  finishedAt: Type.Union([Timestamp, Type.Null()]),
+})
+export type Task = Static<typeof Task>
+
+/** A task handed to a worker together with its lease. */
+export const Assignment = Type.Object({
+  task: Task,
+  lease: Lease,
+  resumed: Type.Boolean({ description: 'true = you already held this lease (e.g. after a restart); carry on with the same leaseId.' }),
+})
+export type Assignment = Static<typeof Assignment>
+
+/** Report statuses a worker may send. `blocked` moves the task to `input-required`. */
+export const ReportStatus = Type.Union([Type.Literal('completed'), Type.Literal('failed'), Type.Literal('blocked')])
+
+/** `POST /tasks/{id}/report` body. */
+export const ReportBody = Type.Object({
+  worker: WorkerId,
+  leaseId: LeaseId,
+  status: ReportStatus,
+  summary: Type.String({ minLength: 1, maxLength: 20000, description: 'What was done (or why it failed / what is blocking).' }),
+  deliverables: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), { maxItems: 1000, description: 'Paths of files produced or changed.' })),
+  contextScore: Type.Optional(Type.Integer({ minimum: 1, maximum: 5, description: 'How well the task context sufficed: 1 = had to search a lot, 5 = everything needed was given.' })),
+  question: Type.Optional(Type.String({ minLength: 1, maxLength: 20000, description: 'With status blocked: what the engineer must answer.' })),
+  details: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Free JSON: test output, numbers, notes.' })),
+}, {
+  additionalProperties: false,
+  examples: [{ worker: 'worker-a', leaseId: '3f0c1f0e-2a4b-4c47-9a53-0d0c8f8a1b2c', status: 'completed', summary: 'Wrote a 150-word summary.', deliverables: ['out/README.summary.md'], contextScore: 5 }],
+})
+export type ReportBody = Static<typeof ReportBody>
+
+/** `POST /tasks/{id}/heartbeat` body. */
+export const HeartbeatBody = Type.Object({
+  worker: WorkerId,
+  leaseId: LeaseId,
+}, { additionalProperties: false, examples: [{ worker: 'worker-a', leaseId: '3f0c1f0e-2a4b-4c47-9a53-0d0c8f8a1b2c' }] })
+export type HeartbeatBody = Static<typeof HeartbeatBody>
+
+/** What a worker's poll produced; `GET /tasks/next` maps it to 200 / 204 / 410. */
+export const NextOutcome = Type.Union([
+  Type.Object({ status: Type.Literal('assigned'), assignment: Assignment }),
+  Type.Object({ status: Type.Literal('empty'), message: Type.String() }),
+  Type.Object({ status: Type.Literal('finished'), message: Type.String() }),
+])
+export type NextOutcome = Static<typeof NextOutcome>
+
+/** `POST /tasks/{id}/report` answer. */
+export const ReportResult = Type.Object({
+  accepted: Type.Boolean({ description: 'Always true on 200: the report changed (or had already changed) the task.' }),
+  duplicate: Type.Boolean({ description: 'true = the same report had already been accepted (a safe retry).' }),
+  task: Task,
+  next: Type.Optional(NextOutcome),
+})
+export type ReportResult = Static<typeof ReportResult>
+
+/** One lease in a task's history. */
+export const LeaseRecord = Type.Object({
+  leaseId: LeaseId,
+  worker: WorkerId,
+  attempt: Type.Integer(),
+  grantedAt: Timestamp,
+  expiresAt: Timestamp,
+  endedAt: Type.Union([Timestamp, Type.Null()]),
+  endReason: Type.Union([Type.String(), Type.Null()], { description: 'completed, failed, blocked, expired, canceled or released; null while live.' }),
+})
+export type LeaseRecord = Static<typeof LeaseRecord>
+
+/** One report in a task's history, accepted or not. */
+export const ReportRecord = Type.Object({
+  leaseId: Type.String(),
+  worker: Type.String(),
+  attempt: Type.Union([Type.Integer(), Type.Null()]),
+  status: Type.String(),
+  summary: Type.String(),
+  deliverables: Type.Array(Type.String()),
+  contextScore: Type.Union([Type.Integer(), Type.Null()]),
+  question: Type.Optional(Type.String()),
+  details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  accepted: Type.Boolean(),
+  rejection: Type.Union([Type.String(), Type.Null()], { description: 'Error code when the report was refused (e.g. LEASE_SUPERSEDED).' }),
+  reportedAt: Timestamp,
+})
+export type ReportRecord = Static<typeof ReportRecord>

@@ -1,0 +1,370 @@
+/**
+ * The embedded SQLite store (better-sqlite3): one file, WAL, every state change in one IMMEDIATE
+ * transaction together with its events. `synchronous = FULL`, so an acknowledged change survives even a
+ * power loss, not only `kill -9`.
+ */
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { randomUUID } from 'node:crypto'
+import Database from 'better-sqlite3'
+import { CoordError } from '../errors.js'
+import { packageRoot } from '../paths.js'
+import { afterReport, afterUnsuccessfulAttempt, judge, OPEN_STATES, projectDone, type LeaseFacts } from '../lifecycle/rules.js'
+import { TASK_STATES } from '../schemas/common.js'
+import type { EventType } from '../schemas/events.js'
+import type { Assignment, Lease, ReportBody, Task, TaskInput, TaskResult } from '../schemas/tasks.js'
+import type { ProjectSummary } from '../schemas/workers.js'
+import type { TaskSpec } from '../lifecycle/task-spec.js'
+import { differingFields } from '../lifecycle/task-spec.js'
+import type { ClaimFilter, CreateOutcome, ReportOutcome, Store, TaskHistory, TaskListQuery, WorkerRow } from './store.js'
+import { iso, TASK_SELECT, toEvent, toLease, toLeaseRecord, toReportRecord, toTask, type EventRow, type LeaseRow, type ReportRow, type TaskRow } from './sqlite-rows.js'
+
+const MIGRATIONS = join(packageRoot, 'src', 'store', 'migrations', 'sqlite')
+const OPEN_LIST = OPEN_STATES.map((s) => `'${s}'`).join(', ')
+
+interface EventFields { project?: string | null, taskId?: string | null, worker?: string | null, data?: Record<string, unknown> }
+
+/**
+ * Open (creating if needed) the database at `file` (`:memory:` allowed) and apply pending migrations,
+ * the numbered files in `src/store/migrations/sqlite/`, tracked in `PRAGMA user_version`.
+ */
+export function openSqliteStore (file: string): SqliteStore {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
+  const db = new Database(file)
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = FULL')
+  db.pragma('foreign_keys = ON')
+  db.pragma('busy_timeout = 5000')
+  migrate(db)
+  return new SqliteStore(db)
+}
+
+function migrate (db: Database.Database): void {
+  const applied = db.pragma('user_version', { simple: true }) as number
+  const files = readdirSync(MIGRATIONS).filter((f) => /^\d+-.*\.sql$/.test(f)).sort()
+  for (const f of files) {
+    const n = Number.parseInt(f, 10)
+    if (n <= applied) continue
+    db.transaction(() => {
+      db.exec(readFileSync(join(MIGRATIONS, f), 'utf8'))
+      db.pragma(`user_version = ${n}`)
+    }).immediate()
+  }
+}
+
+/** SQLite implementation of `Store`. Methods are synchronous underneath and resolve immediately. */
+export class SqliteStore implements Store {
+  constructor (private readonly db: Database.Database) {}
+
+  private tx<T> (fn: () => T): T {
+    return this.db.transaction(fn).immediate()
+  }
+
+  private emit (type: EventType, now: number, f: EventFields = {}): void {
+    this.db.prepare('INSERT INTO events (type, project, task_id, worker, data, at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(type, f.project ?? null, f.taskId ?? null, f.worker ?? null, JSON.stringify(f.data ?? {}), now)
+  }
+
+  private taskRow (id: string): TaskRow | undefined {
+    return this.db.prepare(`${TASK_SELECT} WHERE t.id = ?`).get(id) as TaskRow | undefined
+  }
+
+  private requireTask (id: string): TaskRow {
+    const row = this.taskRow(id)
+    if (row === undefined) throw new CoordError('TASK_NOT_FOUND', `No task has id ${id}. List tasks with GET /tasks.`, { taskId: id })
+    return row
+  }
+
+  private ensureProject (name: string, now: number): void {
+    this.db.prepare('INSERT OR IGNORE INTO projects (name, created_at) VALUES (?, ?)').run(name, now)
+  }
+
+  /** Mark the project finished (and emit project.finished) once it is closed and has no open task. */
+  private settleProject (name: string, now: number): void {
+    const p = this.db.prepare('SELECT closed_at, finished_at FROM projects WHERE name = ?').get(name) as { closed_at: number | null, finished_at: number | null } | undefined
+    if (p === undefined || p.finished_at !== null) return
+    const open = (this.db.prepare(`SELECT count(*) AS n FROM tasks WHERE project = ? AND state IN (${OPEN_LIST})`).get(name) as { n: number }).n
+    if (!projectDone(p.closed_at !== null, open)) return
+    this.db.prepare('UPDATE projects SET finished_at = ? WHERE name = ?').run(now, name)
+    const counts = this.db.prepare('SELECT state, count(*) AS n FROM tasks WHERE project = ? GROUP BY state').all(name)
+    this.emit('project.finished', now, { project: name, data: { counts: Object.fromEntries((counts as Array<{ state: string, n: number }>).map((c) => [c.state, c.n])) } })
+  }
+
+  async createTasks (project: string, inputs: TaskInput[], specs: TaskSpec[], close: boolean, now: number): Promise<CreateOutcome> {
+    return this.tx(() => {
+      this.ensureProject(project, now)
+      const created: string[] = []
+      const existing: string[] = []
+      const conflicts: Array<{ id: string, fields: string[] }> = []
+      const fresh: Array<[TaskSpec, TaskInput]> = []
+      specs.forEach((spec, i) => {
+        const input = inputs[i] as TaskInput
+        const old = this.db.prepare('SELECT project, spec_hash, input FROM tasks WHERE id = ?').get(spec.id) as { project: string, spec_hash: string, input: string } | undefined
+        if (old === undefined) fresh.push([spec, input])
+        else if (old.spec_hash === spec.hash) existing.push(spec.id)
+        else conflicts.push({ id: spec.id, fields: differingFields(JSON.parse(old.input), old.project, input, project) })
+      })
+      if (conflicts.length > 0) {
+        throw new CoordError('TASK_CONFLICT', `Task ${conflicts.map((c) => c.id).join(', ')} already exists with different content (${[...new Set(conflicts.flatMap((c) => c.fields))].join(', ')}). Use a new id, or re-post the identical task. Nothing in this batch was created.`, { conflicts })
+      }
+      const closedAt = (this.db.prepare('SELECT closed_at FROM projects WHERE name = ?').get(project) as { closed_at: number | null }).closed_at
+      if (closedAt !== null && fresh.length > 0) {
+        throw new CoordError('PROJECT_CLOSED', `Project ${project} was closed at ${iso(closedAt)}: no more tasks can be added. Post them to a new project.`, { project })
+      }
+      const insert = this.db.prepare(`INSERT INTO tasks (id, project, type, description, context, acceptance, files, priority, lease_ms,
+        max_attempts, input, spec_hash, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?)`)
+      for (const [s, input] of fresh) {
+        insert.run(s.id, project, s.type, s.description, JSON.stringify(s.context), JSON.stringify(s.acceptance), JSON.stringify(s.files),
+          s.priority, s.leaseMs, s.maxAttempts, JSON.stringify(input), s.hash, now, now)
+        this.emit('task.created', now, { project, taskId: s.id, data: { type: s.type, priority: s.priority } })
+        created.push(s.id)
+      }
+      if (close) this.closeProjectTx(project, now)
+      return { created, existing, closed: close || closedAt !== null }
+    })
+  }
+
+  async currentAssignment (worker: string, now: number): Promise<Assignment | null> {
+    const lease = this.db.prepare('SELECT * FROM leases WHERE worker = ? AND ended_at IS NULL AND expires_at > ? ORDER BY granted_at LIMIT 1').get(worker, now) as LeaseRow | undefined
+    if (lease === undefined) return null
+    const row = this.requireTask(lease.task_id)
+    return { task: toTask(row), lease: toLease(lease, row.lease_ms), resumed: true }
+  }
+
+  async claim (worker: string, filter: ClaimFilter, now: number): Promise<Assignment | null> {
+    return this.tx(() => {
+      const pick = this.db.prepare(`SELECT id FROM tasks WHERE state = 'submitted' AND (@project IS NULL OR project = @project)
+        AND (@type IS NULL OR type = @type) ORDER BY priority DESC, seq LIMIT 1`).get({ project: filter.project ?? null, type: filter.type ?? null }) as { id: string } | undefined
+      if (pick === undefined) return null
+      const t = this.requireTask(pick.id)
+      const lease: LeaseRow = { id: randomUUID(), task_id: t.id, worker, attempt: t.attempts + 1, granted_at: now, expires_at: now + t.lease_ms, ended_at: null, end_reason: null }
+      this.db.prepare('INSERT INTO leases (id, task_id, worker, attempt, granted_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(lease.id, lease.task_id, worker, lease.attempt, now, lease.expires_at)
+      this.db.prepare("UPDATE tasks SET state = 'working', attempts = ?, lease_id = ?, updated_at = ? WHERE id = ?").run(lease.attempt, lease.id, now, t.id)
+      this.emit('task.claimed', now, { project: t.project, taskId: t.id, worker, data: { leaseId: lease.id, attempt: lease.attempt, expiresAt: iso(lease.expires_at) } })
+      return { task: toTask(this.requireTask(t.id)), lease: toLease(lease, t.lease_ms), resumed: false }
+    })
+  }
+
+  async release (leaseId: string, now: number): Promise<void> {
+    this.tx(() => {
+      const l = this.db.prepare('SELECT * FROM leases WHERE id = ? AND ended_at IS NULL').get(leaseId) as LeaseRow | undefined
+      if (l === undefined) return
+      this.db.prepare("UPDATE leases SET ended_at = ?, end_reason = 'released' WHERE id = ?").run(now, leaseId)
+      this.db.prepare("UPDATE tasks SET state = 'submitted', attempts = attempts - 1, updated_at = ? WHERE id = ?").run(now, l.task_id)
+      const t = this.requireTask(l.task_id)
+      this.emit('task.requeued', now, { project: t.project, taskId: t.id, worker: l.worker, data: { reason: 'released: the worker disconnected before receiving it', leaseId } })
+    })
+  }
+
+  private leaseFacts (t: TaskRow, leaseId: string): [LeaseRow | undefined, LeaseFacts | null] {
+    const l = this.db.prepare('SELECT * FROM leases WHERE id = ? AND task_id = ?').get(leaseId, t.id) as LeaseRow | undefined
+    if (l === undefined) return [undefined, null]
+    return [l, { worker: l.worker, attempt: l.attempt, endReason: l.end_reason, latest: t.lease_id === l.id }]
+  }
+
+  private latestWorker (t: TaskRow): string | null {
+    if (t.lease_id === null) return null
+    return (this.db.prepare('SELECT worker FROM leases WHERE id = ?').get(t.lease_id) as { worker: string }).worker
+  }
+
+  async heartbeat (taskId: string, worker: string, leaseId: string, now: number): Promise<Lease> {
+    return this.tx(() => {
+      const t = this.requireTask(taskId)
+      const [l, facts] = this.leaseFacts(t, leaseId)
+      const verdict = judge({ state: t.state, attempts: t.attempts, maxAttempts: t.max_attempts, latestWorker: this.latestWorker(t) }, facts, worker, null)
+      if (verdict.kind === 'reject') throw new CoordError(verdict.code, verdict.message, { taskId, state: t.state })
+      const lease = l as LeaseRow
+      lease.expires_at = now + t.lease_ms
+      this.db.prepare('UPDATE leases SET expires_at = ?, ended_at = NULL, end_reason = NULL WHERE id = ?').run(lease.expires_at, leaseId)
+      if (t.state !== 'working') {
+        // Revive a lapsed lease nobody else took: the worker was slow, not gone.
+        this.db.prepare("UPDATE tasks SET state = 'working', updated_at = ? WHERE id = ?").run(now, taskId)
+        this.emit('task.claimed', now, { project: t.project, taskId, worker, data: { leaseId, attempt: lease.attempt, expiresAt: iso(lease.expires_at), revived: true } })
+      }
+      return toLease(lease, t.lease_ms)
+    })
+  }
+
+  async report (taskId: string, body: ReportBody, now: number): Promise<ReportOutcome> {
+    const out = this.tx(() => {
+      const t = this.requireTask(taskId)
+      const [l, facts] = this.leaseFacts(t, body.leaseId)
+      const verdict = judge({ state: t.state, attempts: t.attempts, maxAttempts: t.max_attempts, latestWorker: this.latestWorker(t) }, facts, body.worker, body.status)
+      if (verdict.kind === 'duplicate') return { task: toTask(t), duplicate: true }
+      const accepted = verdict.kind === 'accept'
+      this.db.prepare(`INSERT INTO reports (task_id, lease_id, worker, attempt, status, summary, deliverables, context_score, question, details,
+        accepted, rejection, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(taskId, body.leaseId, body.worker, l?.attempt ?? null,
+        body.status, body.summary, JSON.stringify(body.deliverables ?? []), body.contextScore ?? null, body.question ?? null,
+        body.details === undefined ? null : JSON.stringify(body.details), accepted ? 1 : 0, accepted ? null : verdict.code, now)
+      if (verdict.kind === 'reject') {
+        this.emit('task.report_rejected', now, { project: t.project, taskId, worker: body.worker, data: { code: verdict.code, status: body.status, leaseId: body.leaseId } })
+        return verdict
+      }
+      const lease = l as LeaseRow
+      const state = afterReport(body.status, t.attempts, t.max_attempts)
+      const result: TaskResult = {
+        status: body.status, summary: body.summary, deliverables: body.deliverables ?? [], contextScore: body.contextScore ?? null,
+        worker: body.worker, attempt: lease.attempt, reportedAt: iso(now), ...(body.question === undefined ? {} : { question: body.question }),
+      }
+      this.db.prepare('UPDATE leases SET ended_at = coalesce(ended_at, ?), end_reason = ? WHERE id = ?').run(now, body.status, lease.id)
+      const finished = state === 'completed' || state === 'failed' ? now : null
+      this.db.prepare('UPDATE tasks SET state = ?, result = ?, updated_at = ?, finished_at = ? WHERE id = ?').run(state, JSON.stringify(result), now, finished, taskId)
+      if (body.status === 'completed') this.db.prepare('UPDATE workers SET tasks_completed = tasks_completed + 1 WHERE id = ?').run(body.worker)
+      if (body.status === 'failed') this.db.prepare('UPDATE workers SET tasks_failed = tasks_failed + 1 WHERE id = ?').run(body.worker)
+      const ev = { project: t.project, taskId, worker: body.worker }
+      if (state === 'completed') this.emit('task.completed', now, { ...ev, data: { attempt: lease.attempt, deliverables: result.deliverables, contextScore: result.contextScore } })
+      else if (state === 'input-required') this.emit('task.input_required', now, { ...ev, data: { attempt: lease.attempt, question: body.question ?? body.summary } })
+      else this.emit('task.failed', now, { ...ev, data: { attempt: lease.attempt, final: state === 'failed', willRetry: state === 'submitted', summary: body.summary } })
+      this.settleProject(t.project, now)
+      return { task: toTask(this.requireTask(taskId)), duplicate: false }
+    })
+    if ('kind' in out) throw new CoordError(out.code, out.message, { taskId })
+    return out
+  }
+
+  async expireLeases (now: number): Promise<number> {
+    return this.tx(() => {
+      const lapsed = this.db.prepare('SELECT * FROM leases WHERE ended_at IS NULL AND expires_at <= ?').all(now) as LeaseRow[]
+      for (const l of lapsed) {
+        const t = this.requireTask(l.task_id)
+        const state = afterUnsuccessfulAttempt(t.attempts, t.max_attempts)
+        this.db.prepare("UPDATE leases SET ended_at = ?, end_reason = 'expired' WHERE id = ?").run(now, l.id)
+        this.db.prepare('UPDATE tasks SET state = ?, updated_at = ?, finished_at = ? WHERE id = ?').run(state, now, state === 'failed' ? now : null, t.id)
+        const ev = { project: t.project, taskId: t.id, worker: l.worker }
+        this.emit('task.lease_expired', now, { ...ev, data: { leaseId: l.id, attempt: l.attempt, expiredAt: iso(l.expires_at), requeued: state === 'submitted' } })
+        if (state === 'failed') {
+          this.emit('task.failed', now, { ...ev, data: { attempt: l.attempt, final: true, willRetry: false, summary: `No report or heartbeat within the lease; ${t.max_attempts} attempt(s) used (dead-lettered).` } })
+          this.settleProject(t.project, now)
+        }
+      }
+      return lapsed.length
+    })
+  }
+
+  async nextLeaseDeadline (): Promise<number | null> {
+    return (this.db.prepare('SELECT min(expires_at) AS d FROM leases WHERE ended_at IS NULL').get() as { d: number | null }).d
+  }
+
+  async cancel (taskId: string, reason: string | undefined, now: number): Promise<Task> {
+    return this.tx(() => {
+      const t = this.requireTask(taskId)
+      if (t.state === 'canceled') return toTask(t)
+      if (t.state === 'completed' || t.state === 'failed') {
+        throw new CoordError('TASK_FINISHED', `Task ${taskId} is already ${t.state}; only unfinished tasks can be canceled.`, { taskId, state: t.state })
+      }
+      this.db.prepare("UPDATE leases SET ended_at = ?, end_reason = 'canceled' WHERE task_id = ? AND ended_at IS NULL").run(now, taskId)
+      this.db.prepare("UPDATE tasks SET state = 'canceled', updated_at = ?, finished_at = ? WHERE id = ?").run(now, now, taskId)
+      this.emit('task.canceled', now, { project: t.project, taskId, worker: t.live_worker, data: { previousState: t.state, reason: reason ?? null } })
+      this.settleProject(t.project, now)
+      return toTask(this.requireTask(taskId))
+    })
+  }
+
+  private closeProjectTx (project: string, now: number): void {
+    this.ensureProject(project, now)
+    const changed = this.db.prepare('UPDATE projects SET closed_at = ? WHERE name = ? AND closed_at IS NULL').run(now, project).changes
+    if (changed > 0) this.emit('project.closed', now, { project })
+    this.settleProject(project, now)
+  }
+
+  async closeProject (project: string, now: number): Promise<ProjectSummary> {
+    this.tx(() => this.closeProjectTx(project, now))
+    return (await this.listProjects(project))[0] as ProjectSummary
+  }
+
+  async touchWorker (worker: string, now: number): Promise<void> {
+    this.tx(() => {
+      const w = this.db.prepare('SELECT offline_at FROM workers WHERE id = ?').get(worker) as { offline_at: number | null } | undefined
+      if (w === undefined) {
+        this.db.prepare('INSERT INTO workers (id, first_seen_at, last_seen_at) VALUES (?, ?, ?)').run(worker, now, now)
+        this.emit('worker.registered', now, { worker })
+        return
+      }
+      if (w.offline_at !== null) this.emit('worker.online', now, { worker, data: { offlineSince: iso(w.offline_at) } })
+      this.db.prepare('UPDATE workers SET last_seen_at = ?, offline_at = NULL WHERE id = ?').run(now, worker)
+    })
+  }
+
+  async markOffline (silentSince: number, except: ReadonlySet<string>, now: number): Promise<number> {
+    return this.tx(() => {
+      const silent = this.db.prepare('SELECT id, last_seen_at FROM workers WHERE offline_at IS NULL AND last_seen_at < ?').all(silentSince) as Array<{ id: string, last_seen_at: number }>
+      let n = 0
+      for (const w of silent) {
+        if (except.has(w.id)) continue
+        this.db.prepare('UPDATE workers SET offline_at = ? WHERE id = ?').run(now, w.id)
+        const current = this.db.prepare('SELECT task_id FROM leases WHERE worker = ? AND ended_at IS NULL LIMIT 1').get(w.id) as { task_id: string } | undefined
+        this.emit('worker.offline', now, { worker: w.id, taskId: current?.task_id ?? null, data: { lastSeenAt: iso(w.last_seen_at) } })
+        n++
+      }
+      return n
+    })
+  }
+
+  async oldestOnlineLastSeen (except: ReadonlySet<string>): Promise<number | null> {
+    const rows = this.db.prepare('SELECT id, last_seen_at FROM workers WHERE offline_at IS NULL ORDER BY last_seen_at').all() as Array<{ id: string, last_seen_at: number }>
+    return rows.find((r) => !except.has(r.id))?.last_seen_at ?? null
+  }
+
+  async isFinished (project: string | undefined): Promise<boolean> {
+    if (project !== undefined) {
+      const p = this.db.prepare('SELECT finished_at FROM projects WHERE name = ?').get(project) as { finished_at: number | null } | undefined
+      return p !== undefined && p.finished_at !== null
+    }
+    const c = this.db.prepare('SELECT count(*) AS n, count(finished_at) AS f FROM projects').get() as { n: number, f: number }
+    return c.n > 0 && c.n === c.f
+  }
+
+  async getTask (taskId: string): Promise<Task | null> {
+    const row = this.taskRow(taskId)
+    return row === undefined ? null : toTask(row)
+  }
+
+  async getHistory (taskId: string): Promise<TaskHistory | null> {
+    const row = this.taskRow(taskId)
+    if (row === undefined) return null
+    return {
+      task: toTask(row),
+      leases: (this.db.prepare('SELECT * FROM leases WHERE task_id = ? ORDER BY granted_at, rowid').all(taskId) as LeaseRow[]).map(toLeaseRecord),
+      reports: (this.db.prepare('SELECT * FROM reports WHERE task_id = ? ORDER BY id').all(taskId) as ReportRow[]).map(toReportRecord),
+      events: (this.db.prepare('SELECT * FROM events WHERE task_id = ? ORDER BY seq').all(taskId) as EventRow[]).map(toEvent),
+    }
+  }
+
+  async listTasks (q: TaskListQuery): Promise<{ tasks: Task[], nextAfter: number | null }> {
+    const rows = this.db.prepare(`${TASK_SELECT} WHERE t.seq > @after AND (@project IS NULL OR t.project = @project)
+      AND (@state IS NULL OR t.state = @state) AND (@type IS NULL OR t.type = @type) AND (@worker IS NULL OR l.worker = @worker)
+      ORDER BY t.seq LIMIT @limit`).all({ after: q.after ?? 0, project: q.project ?? null, state: q.state ?? null, type: q.type ?? null, worker: q.worker ?? null, limit: q.limit + 1 }) as TaskRow[]
+    const more = rows.length > q.limit
+    const page = rows.slice(0, q.limit)
+    return { tasks: page.map(toTask), nextAfter: more ? (page[page.length - 1] as TaskRow).seq : null }
+  }
+
+  async listWorkers (): Promise<WorkerRow[]> {
+    const rows = this.db.prepare(`SELECT w.*, (SELECT task_id FROM leases l WHERE l.worker = w.id AND l.ended_at IS NULL ORDER BY granted_at LIMIT 1) AS current_task
+      FROM workers w ORDER BY w.first_seen_at, w.id`).all() as Array<{ id: string, first_seen_at: number, last_seen_at: number, offline_at: number | null, tasks_completed: number, tasks_failed: number, current_task: string | null }>
+    return rows.map((r) => ({ id: r.id, firstSeenAt: r.first_seen_at, lastSeenAt: r.last_seen_at, offlineAt: r.offline_at, tasksCompleted: r.tasks_completed, tasksFailed: r.tasks_failed, currentTask: r.current_task }))
+  }
+
+  async listProjects (project?: string): Promise<ProjectSummary[]> {
+    const projects = this.db.prepare('SELECT * FROM projects WHERE (@p IS NULL OR name = @p) ORDER BY created_at, name').all({ p: project ?? null }) as Array<{ name: string, created_at: number, closed_at: number | null, finished_at: number | null }>
+    const counts = this.db.prepare('SELECT state, count(*) AS n FROM tasks WHERE project = ? GROUP BY state')
+    return projects.map((p) => {
+      const c = Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as ProjectSummary['counts']
+      for (const r of counts.all(p.name) as Array<{ state: keyof ProjectSummary['counts'], n: number }>) c[r.state] = r.n
+      return {
+        name: p.name, closed: p.closed_at !== null, done: p.finished_at !== null, counts: c, total: Object.values(c).reduce((a, b) => a + b, 0),
+        createdAt: iso(p.created_at), closedAt: p.closed_at === null ? null : iso(p.closed_at), finishedAt: p.finished_at === null ? null : iso(p.finished_at),
+      }
+    })
+  }
+
+  async events (after: number, project: string | undefined, limit: number) {
+    const rows = this.db.prepare('SELECT * FROM events WHERE seq > @after AND (@p IS NULL OR project = @p OR project IS NULL) ORDER BY seq LIMIT @limit')
+    return (rows.all({ after, p: project ?? null, limit }) as EventRow[]).map(toEvent)
+  }
+
+  async close (): Promise<void> {
+    this.db.close()
+  }
+}
