@@ -76,10 +76,12 @@ const tasks: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Cancel an unfinished task',
       description: 'The task becomes `canceled`; a worker holding it gets 409 TASK_CANCELED on its next heartbeat or report. Canceling twice is a no-op.',
       params: TaskParams,
-      body: Type.Optional(Type.Object({ reason: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false, examples: [{ reason: 'superseded by task-010' }] })),
+      body: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false, description: 'Optional; an empty body is fine.', examples: [{ reason: 'superseded by task-010' }] }),
       response: { 200: Task, 404: ErrorRef, 409: ErrorRef, ...commonErrors },
     },
-  }, async (request) => app.coord.cancel(request.params.id, request.body?.reason))
+    // The body is optional: `curl -X POST .../cancel` with none is a plain cancel.
+    preValidation: async (request) => { request.body ??= {} },
+  }, async (request) => app.coord.cancel(request.params.id, request.body.reason))
 }
 
 export default tasks
