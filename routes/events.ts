@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { disconnectSignal, waitMs } from '../src/long-poll.js'
-import { commonErrors, ProjectName } from '../src/schemas/common.js'
+import { commonErrors, described, ProjectName } from '../src/schemas/common.js'
 import { EventPage } from '../src/schemas/events.js'
 
 const events: FastifyPluginAsyncTypebox = async (app) => {
@@ -19,7 +19,7 @@ const events: FastifyPluginAsyncTypebox = async (app) => {
         project: Type.Optional(ProjectName),
         limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 200 })),
       }, { additionalProperties: false }),
-      response: { 200: EventPage, ...commonErrors },
+      response: { 200: described(EventPage, 'Events after `after`, oldest first; empty when nothing came within the wait.'), ...commonErrors },
     },
   }, async (request, reply) => {
     const q = request.query

@@ -1,7 +1,7 @@
 /** Projects: list them with their progress; close one (no more tasks are coming). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { commonErrors, ProjectName } from '../src/schemas/common.js'
+import { commonErrors, described, ProjectName } from '../src/schemas/common.js'
 import { ProjectSummary } from '../src/schemas/workers.js'
 
 const projects: FastifyPluginAsyncTypebox = async (app) => {
@@ -10,7 +10,7 @@ const projects: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['coordinator'],
       operationId: 'listProjects',
       summary: 'List projects with task counts by state',
-      response: { 200: Type.Object({ projects: Type.Array(ProjectSummary) }), ...commonErrors },
+      response: { 200: described(Type.Object({ projects: Type.Array(ProjectSummary) }), 'Every project, oldest first.'), ...commonErrors },
     },
   }, async () => ({ projects: await app.coord.listProjects() }))
 
@@ -22,7 +22,7 @@ const projects: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Once the project is closed and every task is completed, failed or canceled, it is done: `project.finished` is emitted ' +
         'and workers polling it get 410 PROJECT_FINISHED. Closing twice is a no-op. Same as `close: true` on POST /tasks.',
       params: Type.Object({ project: ProjectName }),
-      response: { 200: ProjectSummary, ...commonErrors },
+      response: { 200: described(ProjectSummary, 'The project, now closed.'), ...commonErrors },
     },
   }, async (request) => app.coord.closeProject(request.params.project))
 }

@@ -1,7 +1,7 @@
 /** Progress at a glance, and the liveness probe. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { commonErrors, ProjectName } from '../src/schemas/common.js'
+import { commonErrors, described, ProjectName } from '../src/schemas/common.js'
 import { Status } from '../src/schemas/workers.js'
 
 const status: FastifyPluginAsyncTypebox = async (app) => {
@@ -11,7 +11,7 @@ const status: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'getStatus',
       summary: 'Counts by state, queue size, active leases, workers, and whether the project is done',
       querystring: Type.Object({ project: Type.Optional(ProjectName) }, { additionalProperties: false }),
-      response: { 200: Status, ...commonErrors },
+      response: { 200: described(Status, 'Progress of the project, or of all projects.'), ...commonErrors },
     },
   }, async (request) => app.coord.status(request.query.project))
 
@@ -20,7 +20,7 @@ const status: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['observe'],
       operationId: 'health',
       summary: 'Liveness: 200 while the server runs',
-      response: { 200: Type.Object({ status: Type.Literal('ok'), uptimeSeconds: Type.Number() }) },
+      response: { 200: Type.Object({ status: Type.Literal('ok'), uptimeSeconds: Type.Number() }, { description: 'The server is up.' }) },
     },
   }, async () => ({ status: 'ok' as const, uptimeSeconds: Math.round(process.uptime()) }))
 }

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { CoordError } from '../src/errors.js'
-import { commonErrors, ErrorRef, PageQuery, ProjectName, TaskId, TaskState, WorkerId } from '../src/schemas/common.js'
+import { commonErrors, described, ErrorRef, PageQuery, ProjectName, TaskId, TaskState, WorkerId } from '../src/schemas/common.js'
 import { CreateTasksBody, CreateTasksResult, LeaseRecord, ReportRecord, Task } from '../src/schemas/tasks.js'
 import { Event } from '../src/schemas/events.js'
 
@@ -42,7 +42,7 @@ const tasks: FastifyPluginAsyncTypebox = async (app) => {
         ...PageQuery,
       }, { additionalProperties: false }),
       response: {
-        200: Type.Object({ tasks: Type.Array(Task), nextAfter: Type.Union([Type.Integer(), Type.Null()], { description: 'Cursor for the next page; null on the last page.' }) }),
+        200: described(Type.Object({ tasks: Type.Array(Task), nextAfter: Type.Union([Type.Integer(), Type.Null()], { description: 'Cursor for the next page; null on the last page.' }) }), 'A page of tasks.'),
         ...commonErrors,
       },
     },
@@ -58,7 +58,7 @@ const tasks: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'One task with its full history: leases, reports (refused ones too) and events',
       params: TaskParams,
       response: {
-        200: Type.Object({ task: Task, leases: Type.Array(LeaseRecord), reports: Type.Array(ReportRecord), events: Type.Array(Event) }),
+        200: described(Type.Object({ task: Task, leases: Type.Array(LeaseRecord), reports: Type.Array(ReportRecord), events: Type.Array(Event) }), 'The task and its history.'),
         404: ErrorRef,
         ...commonErrors,
       },
@@ -77,7 +77,7 @@ const tasks: FastifyPluginAsyncTypebox = async (app) => {
       description: 'The task becomes `canceled`; a worker holding it gets 409 TASK_CANCELED on its next heartbeat or report. Canceling twice is a no-op.',
       params: TaskParams,
       body: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false, description: 'Optional; an empty body is fine.', examples: [{ reason: 'superseded by task-010' }] }),
-      response: { 200: Task, 404: ErrorRef, 409: ErrorRef, ...commonErrors },
+      response: { 200: described(Task, 'The task, now canceled.'), 404: ErrorRef, 409: ErrorRef, ...commonErrors },
     },
     // The body is optional: `curl -X POST .../cancel` with none is a plain cancel.
     preValidation: async (request) => { request.body ??= {} },

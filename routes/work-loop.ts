@@ -6,7 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import { disconnectSignal, waitMs } from '../src/long-poll.js'
-import { commonErrors, ErrorRef, ProjectName, TaskId, WorkerId } from '../src/schemas/common.js'
+import { commonErrors, described, ErrorRef, ProjectName, TaskId, WorkerId } from '../src/schemas/common.js'
 import { Assignment, HeartbeatBody, Lease, ReportBody, ReportResult, type NextOutcome } from '../src/schemas/tasks.js'
 
 const TaskParams = Type.Object({ id: TaskId })
@@ -41,7 +41,7 @@ const workLoop: FastifyPluginAsyncTypebox = async (app) => {
         'is posted or freed; longest-waiting worker first. 204 = poll again. 410 = the project is closed and all its tasks are finished: stop.',
       querystring: Type.Object({ worker: WorkerId, wait: Type.Optional(Wait), ...PollFilter }, { additionalProperties: false }),
       response: {
-        200: Assignment,
+        200: described(Assignment, 'Your task and its lease. Keep leaseId: heartbeat and report need it.'),
         204: Type.Null({ description: 'No task within the wait. Poll again.' }),
         410: Finished,
         ...commonErrors,
@@ -62,7 +62,7 @@ const workLoop: FastifyPluginAsyncTypebox = async (app) => {
         '409 means the task is no longer yours (see `code`): stop working on it and poll for the next one.',
       params: TaskParams,
       body: HeartbeatBody,
-      response: { 200: Lease, 404: ErrorRef, 409: ErrorRef, ...commonErrors },
+      response: { 200: described(Lease, 'The lease, extended.'), 404: ErrorRef, 409: ErrorRef, ...commonErrors },
     },
   }, async (request) => app.coord.heartbeat(request.params.id, request.body.worker, request.body.leaseId))
 
@@ -82,7 +82,7 @@ const workLoop: FastifyPluginAsyncTypebox = async (app) => {
         ...PollFilter,
       }, { additionalProperties: false }),
       body: ReportBody,
-      response: { 200: ReportResult, 404: ErrorRef, 409: ErrorRef, ...commonErrors },
+      response: { 200: described(ReportResult, 'Report accepted (or a duplicate of an accepted one); with next=true, your next task in `next`.'), 404: ErrorRef, 409: ErrorRef, ...commonErrors },
     },
   }, async (request, reply) => {
     const q = request.query

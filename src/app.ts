@@ -31,6 +31,8 @@ export interface BuildOptions {
 export async function buildApp (config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify(fastifyOptions(config, opts.logger ?? false)).withTypeProvider<TypeBoxTypeProvider>()
   app.addSchema(ErrorBody)
+  // JSON only: a text/plain body is 415, not a string that fails validation in a confusing way.
+  app.removeContentTypeParser('text/plain')
   await app.register(errors)
   await app.register(security, { allowedHosts: config.COORD_ALLOWED_HOSTS.split(',') })
   await app.register(openapi)

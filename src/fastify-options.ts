@@ -13,6 +13,8 @@ export function fastifyOptions (config: Config, logger: FastifyServerOptions['lo
   return {
     logger,
     bodyLimit: config.COORD_BODY_LIMIT,
+    // Ids may be 128 characters; longer path parameters get our 400, not fastify's 414.
+    routerOptions: { maxParamLength: 256 },
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     // Parked long polls are answered in preClose; refuse new requests while closing.

@@ -105,8 +105,8 @@ export class Coordinator {
 
   /** `POST /tasks/{id}/heartbeat`: extend the lease. @throws CoordError as `Store.heartbeat` */
   async heartbeat (taskId: string, worker: string, leaseId: string): Promise<Lease> {
-    await this.touch(worker)
     const lease = await this.store.heartbeat(taskId, worker, leaseId, this.now())
+    await this.touch(worker)
     await this.changed()
     return lease
   }
@@ -116,13 +116,13 @@ export class Coordinator {
    * A refused report is kept in the task history and the CoordError (409) is rethrown.
    */
   async report (taskId: string, body: ReportBody, next?: { filter: ClaimFilter, waitMs: number, signal?: AbortSignal }): Promise<ReportResult> {
-    await this.touch(body.worker)
     let outcome
     try {
       outcome = await this.store.report(taskId, body, this.now())
     } finally {
       await this.changed()
     }
+    await this.touch(body.worker)
     const result: ReportResult = { accepted: true, duplicate: outcome.duplicate, task: outcome.task }
     if (next !== undefined) result.next = await this.next(body.worker, next.filter, next.waitMs, next.signal)
     return result

@@ -22,7 +22,7 @@ export const TAGS = [
 async function openapi (app: FastifyInstance): Promise<void> {
   await app.register(swagger, {
     openapi: {
-      openapi: '3.0.3',
+      openapi: '3.1.0',
       info: {
         title: 'coordination-server',
         version: pkg.version,

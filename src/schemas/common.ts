@@ -2,7 +2,7 @@
  * Shared schema primitives. Resource schemas build on these; TypeScript types come from
  * `Static<typeof X>`, so routes, store, client and tests share one definition.
  */
-import { Type, type Static } from 'typebox'
+import { Type, type Static, type TSchema } from 'typebox'
 
 /** Charset and length rule for every id the caller chooses (task, worker, project): 1..128 chars. */
 export const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$'
@@ -49,4 +49,9 @@ export const commonErrors = { 400: ErrorRef, 403: ErrorRef, 413: ErrorRef, 415: 
 export const PageQuery = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100, description: 'Page size (1..500).' })),
   after: Type.Optional(Type.Integer({ minimum: 0, description: 'Return items after this cursor (the `nextAfter` of the previous page).' })),
+}
+
+/** `schema` with a description, for a response whose meaning Swagger UI should show. */
+export function described<T extends TSchema> (schema: T, description: string): T {
+  return { ...schema, description }
 }

@@ -1,0 +1,89 @@
+// Every malformed request gets a 4xx JSON error { code, message } that says what to fix, and changes nothing.
+import t from 'tap'
+import { build, claim, postTasks } from './helper.js'
+
+interface Case { method: 'GET' | 'POST' | 'DELETE', url: string, payload?: unknown, headers?: Record<string, string>, status: number, code: string, says?: RegExp }
+
+const longId = 'x'.repeat(129)
+const task = { id: 'ok-1', description: 'fine' }
+
+const cases: Case[] = [
+  // POST /tasks
+  { method: 'POST', url: '/tasks', status: 400, code: 'VALIDATION_FAILED', says: /body must be object/ },
+  { method: 'POST', url: '/tasks', payload: '{"tasks": [', headers: { 'content-type': 'application/json' }, status: 400, code: 'INVALID_JSON' },
+  { method: 'POST', url: '/tasks', payload: 'tasks=1', headers: { 'content-type': 'text/plain' }, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+  { method: 'POST', url: '/tasks', payload: { tasks: [] }, status: 400, code: 'VALIDATION_FAILED', says: /tasks must NOT have fewer than 1 items/ },
+  { method: 'POST', url: '/tasks', payload: { project: 'p' }, status: 400, code: 'VALIDATION_FAILED', says: /required property 'tasks'/ },
+  { method: 'POST', url: '/tasks', payload: { tasks: [{ id: 'a' }] }, status: 400, code: 'VALIDATION_FAILED', says: /description/ },
+  { method: 'POST', url: '/tasks', payload: { tasks: [{ id: 'has space', description: 'x' }] }, status: 400, code: 'VALIDATION_FAILED', says: /body\/tasks\/0\/id must match pattern/ },
+  { method: 'POST', url: '/tasks', payload: { tasks: [{ id: longId, description: 'x' }] }, status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'POST', url: '/tasks', payload: { tasks: [{ ...task, colour: 'red' }] }, status: 400, code: 'VALIDATION_FAILED', says: /additional properties/ },
+  { method: 'POST', url: '/tasks', payload: { tasks: [{ ...task, leaseSeconds: 0 }] }, status: 400, code: 'VALIDATION_FAILED', says: /leaseSeconds must be >= 1/ },
+  { method: 'POST', url: '/tasks', payload: { tasks: [{ ...task, maxAttempts: 0 }] }, status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'POST', url: '/tasks', payload: { tasks: [{ ...task, priority: 'high' }] }, status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'POST', url: '/tasks', payload: { tasks: [{ ...task, context: 'not an object' }] }, status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'POST', url: '/tasks', payload: { project: '../etc', tasks: [task] }, status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'POST', url: '/tasks', payload: { tasks: [task, task] }, status: 400, code: 'DUPLICATE_TASK_ID' },
+  { method: 'POST', url: '/tasks', payload: { tasks: [{ id: 'big', description: 'x'.repeat(2 * 1024 * 1024) }] }, status: 413, code: 'PAYLOAD_TOO_LARGE' },
+  // GET /tasks, /tasks/{id}
+  { method: 'GET', url: '/tasks?state=bogus', status: 400, code: 'VALIDATION_FAILED', says: /state/ },
+  { method: 'GET', url: '/tasks?limit=0', status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'GET', url: '/tasks?limit=abc', status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'GET', url: '/tasks?colour=red', status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'GET', url: '/tasks/bad%20id', status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'GET', url: '/tasks/nope', status: 404, code: 'TASK_NOT_FOUND' },
+  // GET /tasks/next
+  { method: 'GET', url: '/tasks/next', status: 400, code: 'VALIDATION_FAILED', says: /required property 'worker'/ },
+  { method: 'GET', url: '/tasks/next?worker=a%20b', status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'GET', url: '/tasks/next?worker=w&wait=-1', status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'GET', url: '/tasks/next?worker=w&wait=soon', status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'GET', url: '/tasks/next?worker=w&project=p&colour=red', status: 400, code: 'VALIDATION_FAILED' },
+  // heartbeat, report
+  { method: 'POST', url: '/tasks/t1/heartbeat', payload: { worker: 'w' }, status: 400, code: 'VALIDATION_FAILED', says: /leaseId/ },
+  { method: 'POST', url: '/tasks/nope/heartbeat', payload: { worker: 'w', leaseId: 'l' }, status: 404, code: 'TASK_NOT_FOUND' },
+  { method: 'POST', url: '/tasks/t1/report', payload: { worker: 'w', leaseId: 'l', status: 'done', summary: 's' }, status: 400, code: 'VALIDATION_FAILED', says: /status/ },
+  { method: 'POST', url: '/tasks/t1/report', payload: { worker: 'w', leaseId: 'l', status: 'completed', summary: 's', contextScore: 6 }, status: 400, code: 'VALIDATION_FAILED', says: /contextScore must be <= 5/ },
+  { method: 'POST', url: '/tasks/t1/report', payload: { worker: 'w', leaseId: 'l', status: 'completed', summary: '' }, status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'POST', url: '/tasks/t1/report?next=maybe', payload: { worker: 'w', leaseId: 'l', status: 'completed', summary: 's' }, status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'POST', url: '/tasks/nope/report', payload: { worker: 'w', leaseId: 'l', status: 'completed', summary: 's' }, status: 404, code: 'TASK_NOT_FOUND' },
+  // cancel, projects, events, status
+  { method: 'POST', url: '/tasks/t1/cancel', payload: { why: 'x' }, status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'POST', url: '/tasks/nope/cancel', status: 404, code: 'TASK_NOT_FOUND' },
+  { method: 'POST', url: `/projects/${longId}/close`, status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'GET', url: '/events?after=-1', status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'GET', url: '/events?limit=0', status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'GET', url: '/status?project=a%20b', status: 400, code: 'VALIDATION_FAILED' },
+  // unknown routes and methods
+  { method: 'GET', url: '/nowhere', status: 404, code: 'ROUTE_NOT_FOUND' },
+  { method: 'DELETE', url: '/tasks', status: 404, code: 'ROUTE_NOT_FOUND' },
+]
+
+t.test('bad inputs across every route: 4xx JSON error, no state change', async (t) => {
+  const app = await build(t)
+  await postTasks(app, ['t1'])
+  await claim(app, 'w0')
+  const snapshot = async () => JSON.stringify([
+    (await app.inject('/events?limit=1000')).json(),
+    (await app.inject('/tasks?limit=500')).json(),
+    (await app.inject('/workers')).json().workers.map((w: any) => ({ ...w, lastSeenAt: 0, state: 0 })),
+  ])
+  const before = await snapshot()
+  for (const c of cases) {
+    const res = await app.inject({ method: c.method, url: c.url, ...(c.payload === undefined ? {} : { payload: c.payload as string }), ...(c.headers ? { headers: c.headers } : {}) })
+    const label = `${c.method} ${c.url.slice(0, 60)} ${JSON.stringify(c.payload ?? '').slice(0, 60)}`
+    t.equal(res.statusCode, c.status, `${label}: status`)
+    t.match(res.headers['content-type'], /application\/json/, `${label}: JSON`)
+    const body = res.json()
+    t.equal(body.code, c.code, `${label}: code`)
+    t.type(body.message, 'string')
+    t.notMatch(body.message, /at .*\.(ts|js):\d+/, `${label}: no stack trace`)
+    if (c.says) t.match(body.message, c.says, `${label}: says what to fix`)
+  }
+  t.equal(await snapshot(), before, 'no bad request changed any state')
+})
+
+t.test('validation errors list each problem with its path', async (t) => {
+  const app = await build(t)
+  const res = await app.inject({ method: 'POST', url: '/tasks', payload: { tasks: [{ id: 'a', description: 'x', maxAttempts: 0 }] } })
+  t.match(res.json().details, [{ path: 'body/tasks/0/maxAttempts', message: 'must be >= 1' }])
+})

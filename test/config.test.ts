@@ -1,0 +1,27 @@
+// Configuration: defaults, overrides, and start-up refused with a message that names the variable.
+import t from 'tap'
+import { flagName, loadConfig } from '../src/config.js'
+
+t.test('defaults', async (t) => {
+  const c = loadConfig({}, false)
+  t.match(c, { PORT: 3100, HOST: '127.0.0.1', COORD_DB: '.coordination/coord.db', LOG_LEVEL: 'info', COORD_LEASE_SECONDS: 120, COORD_MAX_WAIT_SECONDS: 60 })
+})
+
+t.test('values come as environment strings', async (t) => {
+  t.equal(loadConfig({ PORT: '8080', COORD_LEASE_SECONDS: '30' }, false).COORD_LEASE_SECONDS, 30)
+})
+
+t.test('invalid values name the variable', async (t) => {
+  t.throws(() => loadConfig({ PORT: 'abc' }, false), /PORT/)
+  t.throws(() => loadConfig({ COORD_LEASE_SECONDS: '0' }, false), /COORD_LEASE_SECONDS/)
+  t.throws(() => loadConfig({ LOG_LEVEL: 'loud' }, false), /LOG_LEVEL/)
+  t.throws(() => loadConfig({ COORD_DEFAULT_WAIT_SECONDS: '90' }, false), /COORD_DEFAULT_WAIT_SECONDS must not exceed COORD_MAX_WAIT_SECONDS/)
+  t.throws(() => loadConfig({ COORD_OFFLINE_SECONDS: '30' }, false), /COORD_OFFLINE_SECONDS must exceed COORD_MAX_WAIT_SECONDS/)
+})
+
+t.test('flag names', async (t) => {
+  t.equal(flagName('COORD_LEASE_SECONDS'), 'lease-seconds')
+  t.equal(flagName('PORT'), 'port')
+  t.equal(flagName('COORD_DB'), 'db')
+  t.equal(flagName('LOG_LEVEL'), 'log-level')
+})

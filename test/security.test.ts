@@ -1,0 +1,40 @@
+// A browsing engineer's other tabs cannot use the server: other origins and foreign Host names are refused.
+import t from 'tap'
+import { build, postTasks } from './helper.js'
+
+const batch = { project: 'p1', tasks: [{ id: 'a', description: 'x' }] }
+
+t.test('a request from a web page on another origin is refused and changes nothing', async (t) => {
+  const app = await build(t)
+  const res = await app.inject({ method: 'POST', url: '/tasks', headers: { origin: 'https://evil.example' }, payload: batch })
+  t.equal(res.statusCode, 403)
+  t.equal(res.json().code, 'CROSS_ORIGIN_REFUSED')
+  t.equal((await app.inject('/tasks/a')).statusCode, 404)
+  await postTasks(app, ['b'])
+  const claim = await app.inject({ url: '/tasks/next?worker=tab&wait=0', headers: { 'sec-fetch-site': 'cross-site' } })
+  t.equal(claim.statusCode, 403, 'a cross-site fetch cannot claim a task')
+  t.equal((await app.inject('/tasks/b')).json().task.state, 'submitted')
+  const sameSite = await app.inject({ url: '/status', headers: { 'sec-fetch-site': 'same-site' } })
+  t.equal(sameSite.statusCode, 403, 'another port on localhost is another origin')
+  const nullOrigin = await app.inject({ url: '/status', headers: { origin: 'null' } })
+  t.equal(nullOrigin.statusCode, 403)
+})
+
+t.test('same-origin requests (Swagger UI) and plain clients are allowed', async (t) => {
+  const app = await build(t)
+  const res = await app.inject({ method: 'POST', url: '/tasks', headers: { host: '127.0.0.1:3100', origin: 'http://127.0.0.1:3100', 'sec-fetch-site': 'same-origin' }, payload: batch })
+  t.equal(res.statusCode, 201)
+  t.equal((await app.inject({ url: '/status', headers: { 'sec-fetch-site': 'none' } })).statusCode, 200)
+})
+
+t.test('the Host header must be a loopback name unless allowed', async (t) => {
+  const app = await build(t)
+  for (const host of ['localhost:3100', '127.0.0.1:3100', '[::1]:3100', 'app.localhost']) {
+    t.equal((await app.inject({ url: '/health', headers: { host } })).statusCode, 200, host)
+  }
+  const rebind = await app.inject({ url: '/health', headers: { host: 'attacker.example:3100' } })
+  t.equal(rebind.statusCode, 403)
+  t.equal(rebind.json().code, 'HOST_NOT_ALLOWED')
+  const allowed = await build(t, { COORD_ALLOWED_HOSTS: 'coord.lan, other' })
+  t.equal((await allowed.inject({ url: '/health', headers: { host: 'coord.lan:3100' } })).statusCode, 200)
+})
