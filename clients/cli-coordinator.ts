@@ -1,0 +1,165 @@
+/**
+ * Coordinator and observer subcommands: `create`, `close`, `cancel`, `status`, `events`, `show`,
+ * `tasks`, `workers`.
+ */
+import { readFile } from 'node:fs/promises'
+import { Option, type Command } from 'commander'
+import { TASK_STATES, type TaskState } from '../src/schemas/common.js'
+import type { CreateTasksBody } from '../src/schemas/tasks.js'
+import { CoordConnectionError } from './client.js'
+import { action, EXIT, intArg, readStdin, UsageError, type CliContext } from './cli-common.js'
+import { formatCreated, formatEvent, formatHistory, formatStatus, formatTaskLine, formatWorkers } from './format.js'
+
+/** Pause between retries while `events --follow` cannot reach the server, in ms. */
+const FOLLOW_RETRY_MS = 2000
+
+/** A batch from JSON text: a `{ project?, tasks, close? }` object or a bare array of tasks. */
+export function toBatch (text: string, source: string, flags: { project?: string, close?: boolean }): CreateTasksBody {
+  let data: unknown
+  try {
+    data = JSON.parse(text)
+  } catch (err) {
+    throw new UsageError(`${source} is not valid JSON: ${(err as Error).message}`)
+  }
+  const batch = (Array.isArray(data) ? { tasks: data } : data) as CreateTasksBody
+  if (typeof batch !== 'object' || batch === null || !Array.isArray(batch.tasks)) {
+    throw new UsageError(`${source} must hold a JSON array of tasks or an object { "project"?, "tasks": [...], "close"? }.`)
+  }
+  return {
+    ...batch,
+    ...(flags.project === undefined ? {} : { project: flags.project }),
+    ...(flags.close === true ? { close: true } : {}),
+  }
+}
+
+async function create (ctx: CliContext, opts: { project?: string, close?: boolean }, [file]: string[]): Promise<number> {
+  const source = file === '-' || file === undefined ? 'stdin' : file
+  if (source === 'stdin' && process.stdin.isTTY === true) throw new UsageError('Give a JSON file, or pipe the JSON in: `coord create tasks.json` / `cat tasks.json | coord create -`.')
+  let text: string
+  try {
+    text = source === 'stdin' ? await readStdin() : await readFile(source, 'utf8')
+  } catch (err) {
+    throw new UsageError(`Cannot read ${source}: ${(err as Error).message}`)
+  }
+  const result = await ctx.client.createTasks(toBatch(text, source, opts))
+  ctx.print(result, () => formatCreated(result))
+  return EXIT.OK
+}
+
+async function close (ctx: CliContext, _opts: unknown, [project]: string[]): Promise<number> {
+  const summary = await ctx.client.closeProject(project as string)
+  ctx.print(summary, () => `Project ${summary.name} closed: ${summary.total} tasks${summary.done ? ', all finished (done)' : ', workers get 410 once all are finished'}.`)
+  return EXIT.OK
+}
+
+async function cancel (ctx: CliContext, opts: { reason?: string }, [taskId]: string[]): Promise<number> {
+  const task = await ctx.client.cancel(taskId as string, opts.reason)
+  ctx.print(task, () => `Task ${task.id} is ${task.state}.`)
+  return EXIT.OK
+}
+
+async function status (ctx: CliContext, opts: { project?: string }): Promise<number> {
+  const s = await ctx.client.status(opts.project)
+  ctx.print(s, () => formatStatus(s))
+  return EXIT.OK
+}
+
+interface EventsOptions { after: number, wait: number, project?: string, limit?: number, follow?: boolean }
+
+async function events (ctx: CliContext, opts: EventsOptions): Promise<number> {
+  if (opts.follow !== true) {
+    const page = await ctx.client.events({ after: opts.after, wait: opts.wait, project: opts.project, limit: opts.limit })
+    ctx.print(page, () => [...page.events.map(formatEvent), `(next: --after ${page.nextAfter})`].join('\n'))
+    return EXIT.OK
+  }
+  let after = opts.after
+  for (;;) {
+    let page
+    try {
+      page = await ctx.client.events({ project: opts.project, limit: opts.limit, after, wait: opts.wait > 0 ? opts.wait : 3600 })
+    } catch (err) {
+      if (!(err instanceof CoordConnectionError)) throw err
+      process.stderr.write(`${err.message}\nRetrying in ${FOLLOW_RETRY_MS / 1000} s (after=${after}).\n`)
+      await new Promise((resolve) => setTimeout(resolve, FOLLOW_RETRY_MS))
+      continue
+    }
+    // One line per event: NDJSON with --json.
+    for (const e of page.events) process.stdout.write((ctx.json ? JSON.stringify(e) : formatEvent(e)) + '\n')
+    after = page.nextAfter
+  }
+}
+
+async function show (ctx: CliContext, _opts: unknown, [taskId]: string[]): Promise<number> {
+  const history = await ctx.client.getTask(taskId as string)
+  ctx.print(history, () => formatHistory(history))
+  return EXIT.OK
+}
+
+interface TasksOptions { project?: string, state?: TaskState, byWorker?: string, type?: string, after?: number, limit?: number }
+
+async function tasks (ctx: CliContext, opts: TasksOptions): Promise<number> {
+  const { byWorker, ...query } = opts
+  const page = await ctx.client.listTasks({ ...query, worker: byWorker })
+  ctx.print(page, () => [...page.tasks.map(formatTaskLine), page.nextAfter === null ? `(${page.tasks.length} tasks)` : `(more: --after ${page.nextAfter})`].join('\n'))
+  return EXIT.OK
+}
+
+async function workers (ctx: CliContext): Promise<number> {
+  const { workers } = await ctx.client.listWorkers()
+  ctx.print({ workers }, () => formatWorkers(workers))
+  return EXIT.OK
+}
+
+/** Add the coordinator and observer subcommands to `program`. */
+export function addCoordinatorCommands (program: Command): void {
+  program.command('create')
+    .description('Post a batch of tasks from a JSON file or stdin (`-`): { "project"?, "tasks": [...], "close"? } or a bare array of tasks.')
+    .argument('[file]', 'JSON file, or - for stdin', '-')
+    .option('--project <name>', 'project of the batch (overrides the file\'s)')
+    .option('--close', 'last batch: no more tasks are coming for the project')
+    .action(action(create))
+
+  program.command('close')
+    .description('Say no more tasks are coming for a project; workers get 410 (exit 3) once every task is finished.')
+    .argument('<project>', 'project name')
+    .action(action(close))
+
+  program.command('cancel')
+    .description('Cancel an unfinished task; its worker gets 409 TASK_CANCELED on its next heartbeat or report.')
+    .argument('<taskId>', 'task id')
+    .option('--reason <text>', 'why (kept in the task history)')
+    .action(action(cancel))
+
+  program.command('status')
+    .description('Counts by state, queue, active leases, workers, and whether the project is done.')
+    .option('--project <name>', 'one project (default: all)')
+    .action(action(status))
+
+  program.command('events')
+    .description('Events after a sequence number, waiting up to --wait seconds for new ones; --follow keeps polling, one line per event.')
+    .option('--after <seq>', 'last seq already seen (0 = from the start)', intArg(0), 0)
+    .option('--wait <seconds>', 'seconds to wait when nothing is new (capped by the server)', intArg(0, 3600), 0)
+    .option('--project <name>', 'one project\'s events plus worker events')
+    .option('--limit <n>', 'events per page (1..1000)', intArg(1, 1000))
+    .option('--follow', 'loop forever, long-polling (--wait defaults to the server maximum)')
+    .action(action(events))
+
+  program.command('show')
+    .description('One task with its result, leases, reports and events.')
+    .argument('<taskId>', 'task id')
+    .action(action(show))
+
+  program.command('tasks')
+    .description('List tasks, oldest first, filtered.')
+    .option('--project <name>', 'only this project')
+    .option('--by-worker <id>', 'only tasks this worker holds now (live lease)')
+    .addOption(new Option('--state <state>', 'only this state').choices(TASK_STATES))
+    .option('--type <type>', 'only this type')
+    .option('--after <cursor>', 'the `more: --after` cursor of the previous page', intArg(0))
+    .option('--limit <n>', 'page size (1..500)', intArg(1, 500))
+    .action(action(tasks))
+
+  program.command('workers')
+    .description('Workers: idle / working / offline, current task, tasks completed.')
+    .action(action(workers))
+}

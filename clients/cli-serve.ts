@@ -1,0 +1,52 @@
+/**
+ * `coord serve`: run the server. Its flags are generated from `ConfigSchema`, one per setting
+ * (`COORD_LEASE_SECONDS` ↔ `--lease-seconds`), so flags, env vars and docs never drift apart.
+ * Flags override environment variables; unset flags leave the env var or default in force.
+ */
+import { Option, type Command } from 'commander'
+import { ConfigSchema, flagName, loadConfig, type Config } from '../src/config.js'
+import { EXIT } from './cli-common.js'
+
+interface SettingSchema { type?: string, description?: string, default?: unknown }
+
+/** One option per configuration setting, with the env var name it maps to. */
+function settingOptions (): Array<{ env: string, option: Option }> {
+  return Object.entries(ConfigSchema.properties).map(([env, schema]) => {
+    const s = schema as SettingSchema
+    const flag = flagName(env)
+    const help = `${s.description ?? ''} [env ${env}${s.default === undefined || s.default === '' ? '' : `, default ${String(s.default)}`}]`
+    // No commander `choices`/parsers: loadConfig validates, so a bad value exits 78 like a bad env var.
+    return { env, option: new Option(`--${flag} <${s.type === 'integer' ? 'n' : 'value'}>`, help) }
+  })
+}
+
+/** Add `coord serve` to `program`. */
+export function addServeCommand (program: Command): void {
+  const settings = settingOptions()
+  const serve = program.command('serve')
+    .description('Run the coordination server (same as `npm start`). Flags override the env vars; invalid settings exit 78.')
+  for (const { option } of settings) serve.addOption(option)
+  serve.action(async (opts: Record<string, string | undefined>) => {
+    const data: Record<string, string> = {}
+    for (const { env, option } of settings) {
+      const value = opts[option.attributeName()]
+      if (value !== undefined) data[env] = value
+    }
+    let config: Config
+    try {
+      config = loadConfig(data)
+    } catch (err) {
+      process.stderr.write(`${(err as Error).message}\n`)
+      process.exitCode = EXIT.CONFIG
+      return
+    }
+    // Loaded on demand: the other subcommands need neither Fastify nor SQLite.
+    const { startServer } = await import('../src/server.js')
+    try {
+      await startServer(config)
+    } catch (err) {
+      process.stderr.write(`coordination server failed to start: ${(err as Error).message}\n`)
+      process.exit(EXIT.ERROR) // close-with-grace handlers are installed: leave at once
+    }
+  })
+}

@@ -1,0 +1,213 @@
+/**
+ * A typed HTTP client for the coordination server, on undici. One method per operation; request and
+ * answer types come from the TypeBox schemas in `src/schemas/`, so the client cannot drift from the API.
+ *
+ * Times: `wait` values are seconds (as in the API); timeouts given to the constructor are milliseconds.
+ */
+import { Agent } from 'undici'
+import type { ErrorBody, TaskState } from '../src/schemas/common.js'
+import { CoordApiError, CoordConnectionError } from './client-errors.js'
+import type { EventPage } from '../src/schemas/events.js'
+import type { CreateTasksBody, CreateTasksResult, HeartbeatBody, Lease, NextOutcome, ReportBody, ReportResult, Task } from '../src/schemas/tasks.js'
+import type { ProjectSummary, Status, Worker } from '../src/schemas/workers.js'
+import type { TaskHistory } from '../src/store/store.js'
+
+export { CoordApiError, CoordConnectionError }
+
+/** Default server address, also the CLI's `--url` default. */
+export const DEFAULT_URL = 'http://127.0.0.1:3100'
+
+/** Added to a long poll's `wait` for the client-side timeout, so the server always answers first. */
+const LONG_POLL_SLACK_MS = 30_000
+/** `wait` assumed when a long poll gives none: the largest the server accepts (it caps it lower). */
+const UNKNOWN_WAIT_S = 3600
+
+/** `GET /tasks/next` query. `wait` in seconds (the server caps it at COORD_MAX_WAIT_SECONDS). */
+export interface NextQuery {
+  worker: string
+  wait?: number | undefined
+  project?: string | undefined
+  type?: string | undefined
+}
+
+/** `POST /tasks/{id}/report` query: `next: true` also long-polls `wait` seconds for the next task. */
+export interface ReportOptions {
+  next?: boolean | undefined
+  wait?: number | undefined
+  project?: string | undefined
+  type?: string | undefined
+}
+
+/** `GET /tasks` filters and page (`after` is the previous page's `nextAfter`). */
+export interface TaskListQuery {
+  project?: string | undefined
+  state?: TaskState | undefined
+  worker?: string | undefined
+  type?: string | undefined
+  after?: number | undefined
+  limit?: number | undefined
+}
+
+/** `GET /events` query: `after` = last seq seen, `wait` in seconds (default 0), `limit` 1..1000. */
+export interface EventsQuery {
+  after?: number | undefined
+  wait?: number | undefined
+  project?: string | undefined
+  limit?: number | undefined
+}
+
+/** `GET /tasks` answer. */
+export interface TaskPage { tasks: Task[], nextAfter: number | null }
+
+/** Constructor options. */
+export interface ClientOptions {
+  /** Timeout in ms for requests that do not long-poll. Default 30 000. */
+  timeoutMs?: number
+}
+
+type Query = Record<string, string | number | boolean | undefined>
+
+/**
+ * One server's API. Each method resolves to the answer's JSON body and throws `CoordApiError` on an
+ * error answer or `CoordConnectionError` when no answer came. Long polls (`next`, `report` with
+ * `next`, `events` with `wait`) get a client timeout of `wait` + 30 s, so the server always answers
+ * first; other calls time out after `timeoutMs`.
+ */
+export class CoordClient {
+  /** Base URL without a trailing slash, e.g. `http://127.0.0.1:3100`. */
+  readonly url: string
+  private readonly agent: Agent
+  private readonly timeoutMs: number
+
+  /** @param url server base URL; default `http://127.0.0.1:3100` */
+  constructor (url: string = DEFAULT_URL, opts: ClientOptions = {}) {
+    this.url = url.replace(/\/+$/, '')
+    this.timeoutMs = opts.timeoutMs ?? 30_000
+    this.agent = new Agent({ headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs })
+  }
+
+  /** Post a batch (all or none). @throws CoordApiError 400 invalid / duplicate id, 409 TASK_CONFLICT or PROJECT_CLOSED */
+  createTasks (body: CreateTasksBody): Promise<CreateTasksResult> {
+    return this.call('POST', '/tasks', { body })
+  }
+
+  /**
+   * Long-poll for this worker's task: its current lease if it holds one, else a new one, waiting up
+   * to `wait` seconds. 200 → `assigned`, 204 → `empty` (poll again), 410 → `finished` (stop).
+   * @throws CoordApiError on 4xx other than 410 (e.g. 400 bad worker id)
+   */
+  async next (q: NextQuery): Promise<NextOutcome> {
+    const res = await this.send('GET', '/tasks/next', { query: { ...q }, waitS: q.wait ?? UNKNOWN_WAIT_S, accept: [204, 410] })
+    if (res.statusCode === 204) return { status: 'empty', message: 'No task became available while waiting. Poll again.' }
+    if (res.statusCode === 410) return { status: 'finished', message: (res.body as ErrorBody).message }
+    return { status: 'assigned', assignment: res.body as Extract<NextOutcome, { status: 'assigned' }>['assignment'] }
+  }
+
+  /** Extend a lease by its `leaseSeconds` from now. @throws CoordApiError 404, 409 (not yours any more: see `code`) */
+  heartbeat (taskId: string, body: HeartbeatBody): Promise<Lease> {
+    return this.call('POST', `/tasks/${enc(taskId)}/heartbeat`, { body })
+  }
+
+  /**
+   * Report completed / failed / blocked. A repeat of an accepted report answers `duplicate: true`.
+   * With `opts.next`, `result.next` is the outcome of a long poll of `opts.wait` seconds.
+   * @throws CoordApiError 404 TASK_NOT_FOUND, 409 LEASE_SUPERSEDED / LEASE_ENDED / TASK_CANCELED / ...
+   */
+  report (taskId: string, body: ReportBody, opts: ReportOptions = {}): Promise<ReportResult> {
+    const waitS = opts.next === true ? opts.wait ?? UNKNOWN_WAIT_S : 0
+    return this.call('POST', `/tasks/${enc(taskId)}/report`, { body, query: { ...opts }, waitS })
+  }
+
+  /** Cancel an unfinished task (a repeat is a no-op). @throws CoordApiError 404, 409 TASK_FINISHED */
+  cancel (taskId: string, reason?: string): Promise<Task> {
+    return this.call('POST', `/tasks/${enc(taskId)}/cancel`, { body: reason === undefined ? {} : { reason } })
+  }
+
+  /** Say no more tasks are coming for `project` (a repeat is a no-op). */
+  closeProject (project: string): Promise<ProjectSummary> {
+    return this.call('POST', `/projects/${enc(project)}/close`, {})
+  }
+
+  /** One task with its leases, reports and events. @throws CoordApiError 404 TASK_NOT_FOUND */
+  getTask (id: string): Promise<TaskHistory> {
+    return this.call('GET', `/tasks/${enc(id)}`, {})
+  }
+
+  /** Tasks oldest first, filtered, one page (`limit` default 100). */
+  listTasks (query: TaskListQuery = {}): Promise<TaskPage> {
+    return this.call('GET', '/tasks', { query: { ...query } })
+  }
+
+  /** Projects with their task counts. */
+  listProjects (): Promise<{ projects: ProjectSummary[] }> {
+    return this.call('GET', '/projects', {})
+  }
+
+  /** Workers with their derived state (idle / working / offline). */
+  listWorkers (): Promise<{ workers: Worker[] }> {
+    return this.call('GET', '/workers', {})
+  }
+
+  /** Counts by state, queue, leases, workers, done flag; for one project or all. */
+  status (project?: string): Promise<Status> {
+    return this.call('GET', '/status', { query: { project } })
+  }
+
+  /** Events after `after`, waiting up to `wait` seconds when there are none (empty page = nothing new). */
+  events (q: EventsQuery = {}): Promise<EventPage> {
+    return this.call('GET', '/events', { query: { ...q }, waitS: q.wait ?? 0 })
+  }
+
+  /** Liveness probe. */
+  health (): Promise<{ status: 'ok', uptimeSeconds: number }> {
+    return this.call('GET', '/health', {})
+  }
+
+  /** Close the connection pool (idle sockets do not keep the process alive anyway). */
+  async close (): Promise<void> {
+    await this.agent.close()
+  }
+
+  private async call<T> (method: string, path: string, opts: { query?: Query, body?: unknown, waitS?: number }): Promise<T> {
+    return (await this.send(method, path, { ...opts, accept: [] })).body as T
+  }
+
+  /** One request: 2xx and the `accept`ed statuses are returned, other statuses thrown as CoordApiError. */
+  private async send (method: string, path: string, opts: { query?: Query, body?: unknown, waitS?: number, accept: number[] }): Promise<{ statusCode: number, body: unknown }> {
+    const target = new URL(this.url + path + queryString(opts.query))
+    const timeout = opts.waitS !== undefined && opts.waitS > 0 ? opts.waitS * 1000 + LONG_POLL_SLACK_MS : this.timeoutMs
+    let res
+    try {
+      res = await this.agent.request({
+        origin: target.origin,
+        path: target.pathname + target.search,
+        method: method as 'GET' | 'POST',
+        headers: opts.body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+        body: opts.body === undefined ? null : JSON.stringify(opts.body),
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+      })
+    } catch (err) {
+      throw new CoordConnectionError(this.url, err as Error)
+    }
+    const text = await res.body.text()
+    let body: unknown = null
+    if (text !== '') {
+      try { body = JSON.parse(text) } catch { body = { message: text } }
+    }
+    if ((res.statusCode >= 200 && res.statusCode < 300) || opts.accept.includes(res.statusCode)) return { statusCode: res.statusCode, body }
+    throw new CoordApiError(res.statusCode, typeof body === 'object' && body !== null ? body as Partial<ErrorBody> : {})
+  }
+}
+
+function enc (s: string): string {
+  return encodeURIComponent(s)
+}
+
+function queryString (q: Query | undefined): string {
+  if (q === undefined) return ''
+  const params = new URLSearchParams()
+  for (const [k, v] of Object.entries(q)) if (v !== undefined) params.set(k, String(v))
+  const s = params.toString()
+  return s === '' ? '' : `?${s}`
+}

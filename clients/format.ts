@@ -1,0 +1,115 @@
+/** Human-readable text for the CLI's default output (`--json` prints the API answers instead). */
+import type { Event } from '../src/schemas/events.js'
+import type { Assignment, CreateTasksResult, Lease, ReportResult, Task } from '../src/schemas/tasks.js'
+import type { ProjectSummary, Status, Worker } from '../src/schemas/workers.js'
+import type { TaskHistory } from '../src/store/store.js'
+
+const indent = (text: string, pad = '  '): string => text.split('\n').map((l) => pad + l).join('\n')
+
+/** Seconds from now until an ISO timestamp, rounded. */
+function secondsUntil (iso: string): number {
+  return Math.round((Date.parse(iso) - Date.now()) / 1000)
+}
+
+/** A lease on one line, with how long it has left. */
+export function formatLease (lease: Lease): string {
+  return `lease ${lease.leaseId} (attempt ${lease.attempt}) expires ${lease.expiresAt} (in ${secondsUntil(lease.expiresAt)} s; ` +
+    `lease ${lease.leaseSeconds} s, extend with \`coord heartbeat\` at least every ${Math.max(1, Math.floor(lease.leaseSeconds / 2))} s)`
+}
+
+/** A task handed to this worker: everything needed to do it, and the command to report it. */
+export function formatAssignment (a: Assignment): string {
+  const t = a.task
+  const lines = [
+    `${a.resumed ? 'Resumed' : 'Task'} ${t.id} (project ${t.project}, type ${t.type}, attempt ${a.lease.attempt} of ${t.maxAttempts})`,
+    formatLease(a.lease),
+    '',
+    'Description:',
+    indent(t.description),
+  ]
+  if (t.acceptance.length > 0) lines.push('', 'Acceptance criteria:', ...t.acceptance.map((c) => `  - ${c}`))
+  if (t.files.read.length > 0 || t.files.write.length > 0) {
+    lines.push('', 'Files:')
+    if (t.files.read.length > 0) lines.push(`  read:  ${t.files.read.join(', ')}`)
+    if (t.files.write.length > 0) lines.push(`  write: ${t.files.write.join(', ')}`)
+  }
+  if (Object.keys(t.context).length > 0) lines.push('', 'Context:', indent(JSON.stringify(t.context, null, 2)))
+  lines.push('', `When done: coord report ${t.id} --status completed --summary "..." [--deliverable PATH ...] [--next]`,
+    `(or --status failed / --status blocked --question "..."; the lease is saved, no --lease needed)`)
+  return lines.join('\n')
+}
+
+/** The answer to an accepted report. */
+export function formatReport (r: ReportResult): string {
+  const note = r.duplicate ? ' (duplicate: this report had already been accepted)' : ''
+  return `Report accepted: task ${r.task.id} is now ${r.task.state}${note}.`
+}
+
+/** The answer to `POST /tasks`. */
+export function formatCreated (r: CreateTasksResult): string {
+  const lines = [`Project ${r.project}: ${r.created.length} created, ${r.existing.length} already existed${r.closed ? '; project closed (no more tasks coming)' : ''}.`]
+  if (r.created.length > 0) lines.push(`  created:  ${r.created.join(', ')}`)
+  if (r.existing.length > 0) lines.push(`  existing: ${r.existing.join(', ')}`)
+  return lines.join('\n')
+}
+
+function counts (c: ProjectSummary['counts']): string {
+  return `submitted ${c.submitted}, working ${c.working}, input-required ${c['input-required']}, completed ${c.completed}, failed ${c.failed}, canceled ${c.canceled}`
+}
+
+/** `GET /status`: totals, workers, then one line per project. */
+export function formatStatus (s: Status): string {
+  const lines = [
+    `${s.project === null ? 'All projects' : `Project ${s.project}`}: ${s.total} tasks${s.done ? ', DONE' : s.closed ? ', closed' : ''}`,
+    `  ${counts(s.counts)}`,
+    `  queued ${s.queued}, active leases ${s.activeLeases}`,
+    `Workers: idle ${s.workers.idle}, working ${s.workers.working}, offline ${s.workers.offline}, waiting in a poll ${s.workers.waiting}`,
+  ]
+  if (s.projects.length > 0) lines.push('Projects:')
+  for (const p of s.projects) {
+    lines.push(`  ${p.name}: ${p.total} tasks${p.done ? ', done' : p.closed ? ', closed' : ', open'} (${counts(p.counts)})`)
+  }
+  return lines.join('\n')
+}
+
+/** One event on one line: `#seq time type project task worker {data}`. */
+export function formatEvent (e: Event): string {
+  const parts = [`#${e.seq}`, e.at, e.type]
+  if (e.project !== null) parts.push(`project=${e.project}`)
+  if (e.taskId !== null) parts.push(`task=${e.taskId}`)
+  if (e.worker !== null) parts.push(`worker=${e.worker}`)
+  if (Object.keys(e.data).length > 0) parts.push(JSON.stringify(e.data))
+  return parts.join(' ')
+}
+
+/** One task on one line. */
+export function formatTaskLine (t: Task): string {
+  return `${t.id} [${t.state}] ${t.worker !== null ? `worker=${t.worker} ` : ''}${t.description.split('\n')[0]?.slice(0, 80) ?? ''}`
+}
+
+/** `GET /tasks/{id}`: the task, its result and its history. */
+export function formatHistory (h: TaskHistory): string {
+  const t = h.task
+  const lines = [
+    `Task ${t.id} [${t.state}] project ${t.project}, type ${t.type}, priority ${t.priority}, attempts ${t.attempts}/${t.maxAttempts}`,
+    t.worker !== null ? `  held by ${t.worker} until ${t.leaseExpiresAt ?? '?'}` : '',
+    'Description:', indent(t.description),
+  ].filter((l) => l !== '')
+  if (t.result !== null) {
+    const r = t.result
+    lines.push(`Result: ${r.status} by ${r.worker} (attempt ${r.attempt}) at ${r.reportedAt}${r.contextScore !== null ? `, context score ${r.contextScore}` : ''}`, indent(r.summary))
+    if (r.deliverables.length > 0) lines.push(`  deliverables: ${r.deliverables.join(', ')}`)
+    if (r.question !== undefined) lines.push(`  question: ${r.question}`)
+  }
+  if (h.leases.length > 0) lines.push('Leases:', ...h.leases.map((l) => `  ${l.leaseId} ${l.worker} attempt ${l.attempt} ${l.grantedAt} → ${l.endReason ?? `live until ${l.expiresAt}`}`))
+  if (h.reports.length > 0) lines.push('Reports:', ...h.reports.map((r) => `  ${r.reportedAt} ${r.worker} ${r.status} ${r.accepted ? 'accepted' : `refused (${r.rejection ?? '?'})`}`))
+  if (h.events.length > 0) lines.push('Events:', ...h.events.map((e) => `  ${formatEvent(e)}`))
+  return lines.join('\n')
+}
+
+/** `GET /workers`: one line per worker. */
+export function formatWorkers (workers: Worker[]): string {
+  if (workers.length === 0) return 'No workers yet (a worker registers with its first `coord next`).'
+  return workers.map((w) => `${w.id} [${w.state}${w.waiting ? ', waiting' : ''}] task=${w.currentTask ?? '-'} ` +
+    `completed=${w.tasksCompleted} failed=${w.tasksFailed} last seen ${w.lastSeenAt}`).join('\n')
+}

@@ -1,0 +1,158 @@
+/**
+ * What a worker must remember between `coord` invocations, each a fresh process: who it is and which
+ * leases it holds. Files, in the state directory (default `.coordination/` under the current directory):
+ *
+ * - `worker.json`: `{ "worker": "<id>" }`, the last id given here with `--worker` / COORD_WORKER, so
+ *   later commands need no `--worker` (when several chats share the directory, `report <taskId>` and
+ *   `heartbeat <taskId>` act as the worker whose file holds that task's lease);
+ * - `worker-<id>.json`: `{ worker, url, leases: { [taskId]: Lease }, recent: [...], updatedAt }`:
+ *   `leases` are the live leases from `coord next`; `recent` keeps the last reported leases so that
+ *   an identical retry of a report can still name its lease (the server answers `duplicate: true`).
+ *
+ * Every write goes to a temporary file that is then renamed over the target, so a reader never sees
+ * a half-written file.
+ */
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import type { Lease } from '../src/schemas/tasks.js'
+
+/** Ended leases kept for retries of a report. */
+const RECENT_MAX = 20
+
+/** A lease that was reported: enough to repeat the report. */
+export interface EndedLease {
+  taskId: string
+  leaseId: string
+  status: string
+  reportedAt: string
+}
+
+/** The content of `worker-<id>.json`. */
+export interface WorkerState {
+  worker: string
+  /** Server the leases came from, for information. */
+  url: string | null
+  /** Live leases by task id. */
+  leases: Record<string, Lease>
+  /** Last reported leases, newest first. */
+  recent: EndedLease[]
+  updatedAt: string
+}
+
+/** Where the state lives; `dir` is resolved against the current directory. */
+export class StateStore {
+  readonly dir: string
+
+  constructor (dir: string) {
+    this.dir = resolve(dir)
+  }
+
+  /** Path of the pointer file holding the last worker id. */
+  get pointerFile (): string {
+    return join(this.dir, 'worker.json')
+  }
+
+  /** Path of one worker's state file. */
+  workerFile (worker: string): string {
+    return join(this.dir, `worker-${worker}.json`)
+  }
+
+  /** The worker id saved by an earlier command, or null. */
+  lastWorker (): string | null {
+    const data = readJson(this.pointerFile) as { worker?: unknown } | null
+    return typeof data?.worker === 'string' && data.worker !== '' ? data.worker : null
+  }
+
+  /** Remember `worker` as the id later commands use by default. */
+  setLastWorker (worker: string): void {
+    writeAtomic(this.pointerFile, { worker })
+  }
+
+  /** Ids of every worker with a state file here (several chats may share one directory). */
+  workers (): string[] {
+    let names: string[]
+    try {
+      names = readdirSync(this.dir)
+    } catch {
+      return []
+    }
+    return names.map((n) => /^worker-(.+)\.json$/.exec(n)?.[1]).filter((id): id is string => id !== undefined).sort()
+  }
+
+  /** Workers here whose state names a lease (live or recently reported) for `taskId`. */
+  holders (taskId: string): string[] {
+    return this.workers().filter((w) => leaseFor(this.load(w), taskId) !== null)
+  }
+
+  /** A worker's state; an empty one when the file does not exist. */
+  load (worker: string): WorkerState {
+    const data = readJson(this.workerFile(worker)) as Partial<WorkerState> | null
+    return {
+      worker,
+      url: data?.url ?? null,
+      leases: data?.leases ?? {},
+      recent: data?.recent ?? [],
+      updatedAt: data?.updatedAt ?? new Date(0).toISOString(),
+    }
+  }
+
+  /** Read, change and write back one worker's state. */
+  update (worker: string, change: (s: WorkerState) => void): WorkerState {
+    const state = this.load(worker)
+    change(state)
+    state.updatedAt = new Date().toISOString()
+    writeAtomic(this.workerFile(worker), state)
+    return state
+  }
+}
+
+/** Save a lease just granted by `GET /tasks/next`. */
+export function saveLease (state: WorkerState, lease: Lease): void {
+  state.leases[lease.taskId] = lease
+}
+
+/** Forget a task's live lease after an accepted report, keeping it in `recent` for retries. */
+export function endLease (state: WorkerState, taskId: string, leaseId: string, status: string): void {
+  delete state.leases[taskId]
+  state.recent = [{ taskId, leaseId, status, reportedAt: new Date().toISOString() },
+    ...state.recent.filter((r) => r.leaseId !== leaseId)].slice(0, RECENT_MAX)
+}
+
+/** Forget a lease the server refused (409): it is of no use any more. */
+export function dropLease (state: WorkerState, taskId: string, leaseId: string): void {
+  if (state.leases[taskId]?.leaseId === leaseId) delete state.leases[taskId]
+  state.recent = state.recent.filter((r) => r.leaseId !== leaseId)
+}
+
+/** The lease id to report `taskId` with: the live lease, else the last reported one (a retry). */
+export function leaseFor (state: WorkerState, taskId: string): string | null {
+  return state.leases[taskId]?.leaseId ?? state.recent.find((r) => r.taskId === taskId)?.leaseId ?? null
+}
+
+/** The most recently granted live lease, for commands that default to "my task". */
+export function latestLease (state: WorkerState): Lease | null {
+  const all = Object.values(state.leases).sort((a, b) => b.grantedAt.localeCompare(a.grantedAt))
+  return all[0] ?? null
+}
+
+function readJson (file: string): unknown {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+    throw err
+  }
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new Error(`State file ${file} is not valid JSON; delete it (you lose the saved lease) or fix it.`)
+  }
+}
+
+function writeAtomic (file: string, data: unknown): void {
+  mkdirSync(join(file, '..'), { recursive: true })
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`
+  writeFileSync(tmp, JSON.stringify(data, null, 2) + '\n')
+  renameSync(tmp, file)
+}
