@@ -1,0 +1,112 @@
+/**
+ * `npm run demo`: the whole product on real documents. Starts the server on a free port with a
+ * temporary database, posts one task per README of this project's installed dependencies (text nobody
+ * here wrote), runs worker processes that long-poll, write a 100-200-word extractive summary to
+ * `demo-output/` and report, then prints per-worker counts and the parallel speedup.
+ * Exits 1 unless every task completed exactly once.
+ */
+import { spawn } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { extname, join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Command } from 'commander'
+import { buildApp } from '../src/app.js'
+import { loadConfig } from '../src/config.js'
+import { packageRoot } from '../src/paths.js'
+import { CoordClient } from '../clients/client.js'
+import { countWords } from './summarize.js'
+
+const opts = new Command('demo')
+  .option('--workers <n>', 'worker processes', '3')
+  .option('--work-ms <ms>', 'simulated think time per task in ms, standing in for a chat\'s minutes of work (0 = none)', '500')
+  .option('--out <dir>', 'where the summaries go', 'demo-output')
+  .parse().opts<{ workers: string, workMs: string, out: string }>()
+
+/** README files of the packages this project depends on. */
+function dependencyReadmes (): Array<{ pkg: string, file: string }> {
+  const manifest = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as Record<string, Record<string, string>>
+  const names = [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.devDependencies ?? {})].filter((n) => !n.startsWith('@types/'))
+  return names.flatMap((pkg) => {
+    const dir = join(packageRoot, 'node_modules', pkg)
+    const readme = existsSync(dir) ? readdirSync(dir).find((f) => /^readme\.md$/i.test(f)) : undefined
+    return readme === undefined ? [] : [{ pkg, file: join(dir, readme) }]
+  })
+}
+
+const outDir = resolve(opts.out)
+rmSync(outDir, { recursive: true, force: true })
+mkdirSync(outDir, { recursive: true })
+const dbDir = mkdtempSync(join(tmpdir(), 'coord-demo-'))
+const app = await buildApp(loadConfig({ PORT: 0, COORD_DB: join(dbDir, 'coord.db'), LOG_LEVEL: 'warn' }, false))
+await app.listen({ port: 0, host: '127.0.0.1' })
+const address = app.server.address()
+const url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
+const client = new CoordClient(url)
+
+const docs = dependencyReadmes()
+console.log(`server ${url} (database ${dbDir}); ${docs.length} documents, ${opts.workers} workers\n`)
+
+// Worker processes: the compiled .js next to this file, or the .ts source under a TypeScript loader.
+const workerFile = fileURLToPath(new URL(`./demo-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url))
+const taskMs = new Map<string, number[]>()
+const workers = Array.from({ length: Number(opts.workers) }, (_, i) => {
+  const id = `demo-worker-${i + 1}`
+  taskMs.set(id, [])
+  const child = spawn(process.execPath, [...process.execArgv, workerFile, url, id, outDir, opts.workMs], { stdio: ['ignore', 'pipe', 'inherit'] })
+  createInterface({ input: child.stdout }).on('line', (line) => { taskMs.get(id)?.push((JSON.parse(line) as { ms: number }).ms) })
+  return new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)))
+})
+// Like real chats, the workers are already long-polling when the coordinator posts the work.
+while ((await client.status('demo')).workers.waiting < workers.length) await sleep(50)
+
+const postedAt = Date.now()
+await client.createTasks({
+  project: 'demo',
+  close: true,
+  tasks: docs.map(({ pkg, file }) => ({
+    id: `summarize-${pkg.replace(/[^A-Za-z0-9._-]/g, '_')}`,
+    type: 'summarize',
+    description: `Write a 100-200-word extractive summary of the README of ${pkg}.`,
+    context: { package: pkg, file },
+    acceptance: ['100 to 200 words', 'only sentences taken from the document'],
+    files: { read: [file], write: [join(outDir, `summarize-${pkg}.summary.md`)] },
+  })),
+})
+const exitCodes = await Promise.all(workers)
+
+// Check: every task completed exactly once, by one accepted report, with a summary of 100-200 words.
+const problems: string[] = []
+const { tasks } = await client.listTasks({ project: 'demo', limit: 500 })
+for (const t of tasks) {
+  const h = await client.getTask(t.id)
+  const completions = h.reports.filter((r) => r.accepted && r.status === 'completed').length
+  if (t.state !== 'completed' || completions !== 1 || t.attempts !== 1) problems.push(`${t.id}: ${t.state}, ${completions} completions, ${t.attempts} attempts`)
+  const out = t.result?.deliverables[0]
+  const words = out !== undefined && existsSync(out) ? countWords(readFileSync(out, 'utf8').replace(/^#.*\n/, '')) : 0
+  if (words < 100 || words > 200) problems.push(`${t.id}: summary has ${words} words`)
+}
+if (tasks.length !== docs.length) problems.push(`${tasks.length} tasks stored for ${docs.length} documents`)
+const wallMs = Math.max(...tasks.map((t) => Date.parse(t.result?.reportedAt ?? t.updatedAt))) - postedAt
+if (exitCodes.some((c) => c !== 0)) problems.push(`worker exit codes ${exitCodes.join(', ')}`)
+const status = await client.status('demo')
+
+const sumMs = [...taskMs.values()].flat().reduce((a, b) => a + b, 0)
+console.log('worker             tasks   task time')
+for (const [id, ms] of taskMs) console.log(`${id.padEnd(18)} ${String(ms.length).padStart(5)}   ${(ms.reduce((a, b) => a + b, 0) / 1000).toFixed(2)} s`)
+console.log(`\ntasks completed    ${status.counts.completed} / ${tasks.length} (project done: ${status.done})`)
+console.log(`wall time          ${(wallMs / 1000).toFixed(2)} s (from posting the batch to the last report)`)
+console.log(`sum of task times  ${(sumMs / 1000).toFixed(2)} s`)
+console.log(`parallel speedup   ${(sumMs / wallMs).toFixed(2)}x (sum of task times / wall time)`)
+console.log(`summaries          ${outDir}`)
+
+await client.close()
+await app.close()
+rmSync(dbDir, { recursive: true, force: true })
+if (problems.length > 0) {
+  console.error(`\nFAILED:\n  ${problems.join('\n  ')}`)
+  process.exit(1)
+}
+console.log('\nOK: every task completed exactly once.')
