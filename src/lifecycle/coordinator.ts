@@ -30,6 +30,9 @@ type NextMeta = ClaimFilter
 const FINISHED_MESSAGE = 'All tasks done: the project is closed and every task is finished. You may stop.'
 const EMPTY_MESSAGE = 'No task became available while waiting. Poll again.'
 
+/** Minimum time between two stored `lastSeenAt` updates of one worker, in ms. */
+const TOUCH_INTERVAL_MS = 1000
+
 const assigned = (a: Assignment): NextOutcome => ({ status: 'assigned', assignment: a })
 const empty = (): NextOutcome => ({ status: 'empty', message: EMPTY_MESSAGE })
 
@@ -38,6 +41,8 @@ export class Coordinator {
   private readonly readers = new WaitQueue<null, null, void>()
   private readonly leaseTimer: DeadlineTimer
   private readonly offlineTimer: DeadlineTimer
+  /** When each worker's last request was written to the store (epoch ms). */
+  private readonly lastTouch = new Map<string, number>()
   private dispatching = false
   private dispatchAgain = false
 
@@ -204,8 +209,15 @@ export class Coordinator {
     return this.store.listProjects()
   }
 
+  /**
+   * Record that `worker` made a request. Writes at most once a second per worker (each write is a
+   * synced transaction); the offline threshold is whole seconds, so nothing observable is lost.
+   */
   private async touch (worker: string): Promise<void> {
-    await this.store.touchWorker(worker, this.now())
+    const now = this.now()
+    if (now - (this.lastTouch.get(worker) ?? -Infinity) < TOUCH_INTERVAL_MS) return
+    this.lastTouch.set(worker, now)
+    await this.store.touchWorker(worker, now)
     if (!this.offlineTimer.armed) await this.armOfflineTimer()
   }
 
@@ -255,7 +267,11 @@ export class Coordinator {
 
   private async detectOffline (): Promise<void> {
     const n = await this.store.markOffline(this.now() - this.config.offlineMs + 1, this.workers.keys(), this.now())
-    if (n > 0) this.readers.settleAll(() => undefined)
+    if (n > 0) {
+      // The next request of a worker declared offline must reach the store (worker.online).
+      this.lastTouch.clear()
+      this.readers.settleAll(() => undefined)
+    }
     await this.armOfflineTimer()
   }
 }
