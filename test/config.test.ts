@@ -1,6 +1,7 @@
 // Configuration: defaults, overrides, and start-up refused with a message that names the variable.
 import t from 'tap'
-import { flagName, loadConfig } from '../src/config.js'
+import { readFileSync } from 'node:fs'
+import { ConfigSchema, flagName, loadConfig } from '../src/config.js'
 
 t.test('defaults', async (t) => {
   const c = loadConfig({}, false)
@@ -24,4 +25,13 @@ t.test('flag names', async (t) => {
   t.equal(flagName('PORT'), 'port')
   t.equal(flagName('COORD_DB'), 'db')
   t.equal(flagName('LOG_LEVEL'), 'log-level')
+})
+
+t.test('the README configuration table lists every variable with its flag and default', async (t) => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+  for (const [name, schema] of Object.entries(ConfigSchema.properties)) {
+    const def = (schema as { default: unknown }).default
+    const cell = def === '' ? '\\*\\(empty\\)\\*' : `\`${String(def)}\``
+    t.match(readme, new RegExp(`\\| \`${name}\` \\| \`--${flagName(name)}\` \\| ${cell} \\|`), `${name} is documented`)
+  }
 })
