@@ -30,7 +30,7 @@ t.test('flag names', async (t) => {
 t.test('the README configuration table lists every variable with its flag and default', async (t) => {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
   for (const [name, schema] of Object.entries(ConfigSchema.properties)) {
-    const def = (schema as { default: unknown }).default
+    const def = (schema as unknown as { default: unknown }).default
     const cell = def === '' ? '\\*\\(empty\\)\\*' : `\`${String(def)}\``
     t.match(readme, new RegExp(`\\| \`${name}\` \\| \`--${flagName(name)}\` \\| ${cell} \\|`), `${name} is documented`)
   }

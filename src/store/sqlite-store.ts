@@ -10,14 +10,14 @@ import Database from 'better-sqlite3'
 import { CoordError } from '../errors.js'
 import { packageRoot } from '../paths.js'
 import { afterReport, afterUnsuccessfulAttempt, judge, OPEN_STATES, projectDone, type LeaseFacts } from '../lifecycle/rules.js'
-import { TASK_STATES } from '../schemas/common.js'
 import type { EventType } from '../schemas/events.js'
 import type { Assignment, Lease, ReportBody, Task, TaskInput, TaskResult } from '../schemas/tasks.js'
 import type { ProjectSummary } from '../schemas/workers.js'
 import type { TaskSpec } from '../lifecycle/task-spec.js'
 import { differingFields } from '../lifecycle/task-spec.js'
-import type { ClaimFilter, CreateOutcome, ReportOutcome, Store, TaskHistory, TaskListQuery, WorkerRow } from './store.js'
-import { iso, TASK_SELECT, toEvent, toLease, toLeaseRecord, toReportRecord, toTask, type EventRow, type LeaseRow, type ReportRow, type TaskRow } from './sqlite-rows.js'
+import type { ClaimFilter, CreateOutcome, ReportOutcome, Store } from './store.js'
+import { iso, toLease, toTask, type LeaseRow, type TaskRow } from './sqlite-rows.js'
+import { SqliteReads } from './sqlite-reads.js'
 
 const MIGRATIONS = join(packageRoot, 'src', 'store', 'migrations', 'sqlite')
 const OPEN_LIST = OPEN_STATES.map((s) => `'${s}'`).join(', ')
@@ -52,9 +52,8 @@ function migrate (db: Database.Database): void {
   }
 }
 
-/** SQLite implementation of `Store`. Methods are synchronous underneath and resolve immediately. */
-export class SqliteStore implements Store {
-  constructor (private readonly db: Database.Database) {}
+/** SQLite implementation of `Store`: the writes, each one IMMEDIATE transaction, on top of the reads. */
+export class SqliteStore extends SqliteReads implements Store {
 
   private tx<T> (fn: () => T): T {
     return this.db.transaction(fn).immediate()
@@ -63,16 +62,6 @@ export class SqliteStore implements Store {
   private emit (type: EventType, now: number, f: EventFields = {}): void {
     this.db.prepare('INSERT INTO events (type, project, task_id, worker, data, at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(type, f.project ?? null, f.taskId ?? null, f.worker ?? null, JSON.stringify(f.data ?? {}), now)
-  }
-
-  private taskRow (id: string): TaskRow | undefined {
-    return this.db.prepare(`${TASK_SELECT} WHERE t.id = ?`).get(id) as TaskRow | undefined
-  }
-
-  private requireTask (id: string): TaskRow {
-    const row = this.taskRow(id)
-    if (row === undefined) throw new CoordError('TASK_NOT_FOUND', `No task has id ${id}. List tasks with GET /tasks.`, { taskId: id })
-    return row
   }
 
   private ensureProject (name: string, now: number): void {
@@ -242,10 +231,6 @@ export class SqliteStore implements Store {
     })
   }
 
-  async nextLeaseDeadline (): Promise<number | null> {
-    return (this.db.prepare('SELECT min(expires_at) AS d FROM leases WHERE ended_at IS NULL').get() as { d: number | null }).d
-  }
-
   async cancel (taskId: string, reason: string | undefined, now: number): Promise<Task> {
     return this.tx(() => {
       const t = this.requireTask(taskId)
@@ -266,11 +251,6 @@ export class SqliteStore implements Store {
     const changed = this.db.prepare('UPDATE projects SET closed_at = ? WHERE name = ? AND closed_at IS NULL').run(now, project).changes
     if (changed > 0) this.emit('project.closed', now, { project })
     this.settleProject(project, now)
-  }
-
-  async closeProject (project: string, now: number): Promise<ProjectSummary> {
-    this.tx(() => this.closeProjectTx(project, now))
-    return (await this.listProjects(project))[0] as ProjectSummary
   }
 
   async touchWorker (worker: string, now: number): Promise<void> {
@@ -301,70 +281,8 @@ export class SqliteStore implements Store {
     })
   }
 
-  async oldestOnlineLastSeen (except: ReadonlySet<string>): Promise<number | null> {
-    const rows = this.db.prepare('SELECT id, last_seen_at FROM workers WHERE offline_at IS NULL ORDER BY last_seen_at').all() as Array<{ id: string, last_seen_at: number }>
-    return rows.find((r) => !except.has(r.id))?.last_seen_at ?? null
-  }
-
-  async isFinished (project: string | undefined): Promise<boolean> {
-    if (project !== undefined) {
-      const p = this.db.prepare('SELECT finished_at FROM projects WHERE name = ?').get(project) as { finished_at: number | null } | undefined
-      return p !== undefined && p.finished_at !== null
-    }
-    const c = this.db.prepare('SELECT count(*) AS n, count(finished_at) AS f FROM projects').get() as { n: number, f: number }
-    return c.n > 0 && c.n === c.f
-  }
-
-  async getTask (taskId: string): Promise<Task | null> {
-    const row = this.taskRow(taskId)
-    return row === undefined ? null : toTask(row)
-  }
-
-  async getHistory (taskId: string): Promise<TaskHistory | null> {
-    const row = this.taskRow(taskId)
-    if (row === undefined) return null
-    return {
-      task: toTask(row),
-      leases: (this.db.prepare('SELECT * FROM leases WHERE task_id = ? ORDER BY granted_at, rowid').all(taskId) as LeaseRow[]).map(toLeaseRecord),
-      reports: (this.db.prepare('SELECT * FROM reports WHERE task_id = ? ORDER BY id').all(taskId) as ReportRow[]).map(toReportRecord),
-      events: (this.db.prepare('SELECT * FROM events WHERE task_id = ? ORDER BY seq').all(taskId) as EventRow[]).map(toEvent),
-    }
-  }
-
-  async listTasks (q: TaskListQuery): Promise<{ tasks: Task[], nextAfter: number | null }> {
-    const rows = this.db.prepare(`${TASK_SELECT} WHERE t.seq > @after AND (@project IS NULL OR t.project = @project)
-      AND (@state IS NULL OR t.state = @state) AND (@type IS NULL OR t.type = @type) AND (@worker IS NULL OR l.worker = @worker)
-      ORDER BY t.seq LIMIT @limit`).all({ after: q.after ?? 0, project: q.project ?? null, state: q.state ?? null, type: q.type ?? null, worker: q.worker ?? null, limit: q.limit + 1 }) as TaskRow[]
-    const more = rows.length > q.limit
-    const page = rows.slice(0, q.limit)
-    return { tasks: page.map(toTask), nextAfter: more ? (page[page.length - 1] as TaskRow).seq : null }
-  }
-
-  async listWorkers (): Promise<WorkerRow[]> {
-    const rows = this.db.prepare(`SELECT w.*, (SELECT task_id FROM leases l WHERE l.worker = w.id AND l.ended_at IS NULL ORDER BY granted_at LIMIT 1) AS current_task
-      FROM workers w ORDER BY w.first_seen_at, w.id`).all() as Array<{ id: string, first_seen_at: number, last_seen_at: number, offline_at: number | null, tasks_completed: number, tasks_failed: number, current_task: string | null }>
-    return rows.map((r) => ({ id: r.id, firstSeenAt: r.first_seen_at, lastSeenAt: r.last_seen_at, offlineAt: r.offline_at, tasksCompleted: r.tasks_completed, tasksFailed: r.tasks_failed, currentTask: r.current_task }))
-  }
-
-  async listProjects (project?: string): Promise<ProjectSummary[]> {
-    const projects = this.db.prepare('SELECT * FROM projects WHERE (@p IS NULL OR name = @p) ORDER BY created_at, name').all({ p: project ?? null }) as Array<{ name: string, created_at: number, closed_at: number | null, finished_at: number | null }>
-    const counts = this.db.prepare('SELECT state, count(*) AS n FROM tasks WHERE project = ? GROUP BY state')
-    return projects.map((p) => {
-      const c = Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as ProjectSummary['counts']
-      for (const r of counts.all(p.name) as Array<{ state: keyof ProjectSummary['counts'], n: number }>) c[r.state] = r.n
-      return {
-        name: p.name, closed: p.closed_at !== null, done: p.finished_at !== null, counts: c, total: Object.values(c).reduce((a, b) => a + b, 0),
-        createdAt: iso(p.created_at), closedAt: p.closed_at === null ? null : iso(p.closed_at), finishedAt: p.finished_at === null ? null : iso(p.finished_at),
-      }
-    })
-  }
-
-  async events (after: number, project: string | undefined, limit: number) {
-    const rows = this.db.prepare('SELECT * FROM events WHERE seq > @after AND (@p IS NULL OR project = @p OR project IS NULL) ORDER BY seq LIMIT @limit')
-    return (rows.all({ after, p: project ?? null, limit }) as EventRow[]).map(toEvent)
-  }
-
-  async close (): Promise<void> {
-    this.db.close()
+  async closeProject (project: string, now: number): Promise<ProjectSummary> {
+    this.tx(() => this.closeProjectTx(project, now))
+    return (await this.listProjects(project))[0] as ProjectSummary
   }
 }
