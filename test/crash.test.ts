@@ -99,3 +99,17 @@ t.test('leases that lapse while the server is down are expired at start-up', asy
   t.equal(next.lease.attempt, 2)
   t.not(next.lease.leaseId, a.lease.leaseId)
 })
+
+t.test('SIGTERM closes gracefully: a parked long poll is answered 204, then the process exits 0', async (t) => {
+  const db = join(tempDir(), 'coord.db')
+  const port = await freePort()
+  const url = `http://127.0.0.1:${port}`
+  const child = await startServer(db, port)
+  t.teardown(() => { child.kill('SIGKILL') })
+  const parked = call(url, 'GET', '/tasks/next?worker=w1&wait=30')
+  t.ok(await eventually(async () => (await call(url, 'GET', '/workers')).body.workers.some((w: any) => w.waiting)))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  child.kill('SIGTERM')
+  t.equal((await parked).status, 204, 'the waiting worker is told to poll again, not cut off')
+  t.equal(await exited, 0)
+})
