@@ -242,7 +242,10 @@ export class Coordinator {
           const a = await this.store.claim(parked.key, parked.meta, this.now())
           if (a !== null) {
             // The client may have gone while the claim ran: give the task back, uncounted.
-            if (!this.workers.take(parked, assigned(a))) await this.store.release(a.lease.leaseId, this.now())
+            if (!this.workers.take(parked, assigned(a))) {
+              await this.store.release(a.lease.leaseId, this.now())
+              this.dispatchAgain = true // workers already passed over may take it now
+            }
             this.readers.settleAll(() => undefined)
           } else if (await this.store.isFinished(parked.meta.project)) {
             this.workers.take(parked, { status: 'finished', message: FINISHED_MESSAGE })
