@@ -5,12 +5,13 @@
  * Times: `wait` values are seconds (as in the API); timeouts given to the constructor are milliseconds.
  */
 import { Agent } from 'undici'
-import type { ErrorBody, TaskState } from '../src/schemas/common.js'
+import type { ErrorBody } from '../src/schemas/common.js'
 import { CoordApiError, CoordConnectionError } from './client-errors.js'
-import type { EventPage } from '../src/schemas/events.js'
-import type { CreateTasksBody, CreateTasksResult, HeartbeatBody, Lease, NextOutcome, ReportBody, ReportResult, Task } from '../src/schemas/tasks.js'
+import type { EventPage, EventsQuery } from '../src/schemas/events.js'
+import type {
+  CreateTasksBody, CreateTasksResult, HeartbeatBody, Lease, ListTasksQuery, NextOutcome, NextQuery, ReportBody, ReportQuery, ReportResult, Task, TaskDetail, TaskPage,
+} from '../src/schemas/tasks.js'
 import type { ProjectSummary, Status, Worker } from '../src/schemas/workers.js'
-import type { TaskHistory } from '../src/store/store.js'
 
 export { CoordApiError, CoordConnectionError }
 
@@ -21,43 +22,6 @@ export const DEFAULT_URL = 'http://127.0.0.1:3100'
 const LONG_POLL_SLACK_MS = 30_000
 /** `wait` assumed when a long poll gives none: the largest the server accepts (it caps it lower). */
 const UNKNOWN_WAIT_S = 3600
-
-/** `GET /tasks/next` query. `wait` in seconds (the server caps it at COORD_MAX_WAIT_SECONDS). */
-export interface NextQuery {
-  worker: string
-  wait?: number | undefined
-  project?: string | undefined
-  type?: string | undefined
-}
-
-/** `POST /tasks/{id}/report` query: `next: true` also long-polls `wait` seconds for the next task. */
-export interface ReportOptions {
-  next?: boolean | undefined
-  wait?: number | undefined
-  project?: string | undefined
-  type?: string | undefined
-}
-
-/** `GET /tasks` filters and page (`after` is the previous page's `nextAfter`). */
-export interface TaskListQuery {
-  project?: string | undefined
-  state?: TaskState | undefined
-  worker?: string | undefined
-  type?: string | undefined
-  after?: number | undefined
-  limit?: number | undefined
-}
-
-/** `GET /events` query: `after` = last seq seen, `wait` in seconds (default 0), `limit` 1..1000. */
-export interface EventsQuery {
-  after?: number | undefined
-  wait?: number | undefined
-  project?: string | undefined
-  limit?: number | undefined
-}
-
-/** `GET /tasks` answer. */
-export interface TaskPage { tasks: Task[], nextAfter: number | null }
 
 /** Constructor options. */
 export interface ClientOptions {
@@ -113,7 +77,7 @@ export class CoordClient {
    * With `opts.next`, `result.next` is the outcome of a long poll of `opts.wait` seconds.
    * @throws CoordApiError 404 TASK_NOT_FOUND, 409 LEASE_SUPERSEDED / LEASE_ENDED / TASK_CANCELED / ...
    */
-  report (taskId: string, body: ReportBody, opts: ReportOptions = {}): Promise<ReportResult> {
+  report (taskId: string, body: ReportBody, opts: ReportQuery = {}): Promise<ReportResult> {
     const waitS = opts.next === true ? opts.wait ?? UNKNOWN_WAIT_S : 0
     return this.call('POST', `/tasks/${enc(taskId)}/report`, { body, query: { ...opts }, waitS })
   }
@@ -129,12 +93,12 @@ export class CoordClient {
   }
 
   /** One task with its leases, reports and events. @throws CoordApiError 404 TASK_NOT_FOUND */
-  getTask (id: string): Promise<TaskHistory> {
+  getTask (id: string): Promise<TaskDetail> {
     return this.call('GET', `/tasks/${enc(id)}`, {})
   }
 
   /** Tasks oldest first, filtered, one page (`limit` default 100). */
-  listTasks (query: TaskListQuery = {}): Promise<TaskPage> {
+  listTasks (query: ListTasksQuery = {}): Promise<TaskPage> {
     return this.call('GET', '/tasks', { query: { ...query } })
   }
 

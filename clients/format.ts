@@ -1,8 +1,7 @@
 /** Human-readable text for the CLI's default output (`--json` prints the API answers instead). */
 import type { Event } from '../src/schemas/events.js'
-import type { Assignment, CreateTasksResult, Lease, ReportResult, Task } from '../src/schemas/tasks.js'
+import type { Assignment, CreateTasksResult, Lease, ReportResult, Task, TaskDetail } from '../src/schemas/tasks.js'
 import type { ProjectSummary, Status, Worker } from '../src/schemas/workers.js'
-import type { TaskHistory } from '../src/store/store.js'
 
 const indent = (text: string, pad = '  '): string => text.split('\n').map((l) => pad + l).join('\n')
 
@@ -88,7 +87,7 @@ export function formatTaskLine (t: Task): string {
 }
 
 /** `GET /tasks/{id}`: the task, its result and its history. */
-export function formatHistory (h: TaskHistory): string {
+export function formatHistory (h: TaskDetail): string {
   const t = h.task
   const lines = [
     `Task ${t.id} [${t.state}] project ${t.project}, type ${t.type}, priority ${t.priority}, attempts ${t.attempts}/${t.maxAttempts}`,

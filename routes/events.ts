@@ -1,9 +1,8 @@
 /** The durable, ordered event feed, long-polled by the coordinator. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
 import { disconnectSignal, waitMs } from '../src/long-poll.js'
-import { commonErrors, described, ProjectName } from '../src/schemas/common.js'
-import { EventPage } from '../src/schemas/events.js'
+import { commonErrors, described } from '../src/schemas/common.js'
+import { EventPage, EventsQuery } from '../src/schemas/events.js'
 
 const events: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/events', {
@@ -13,12 +12,7 @@ const events: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Events after a sequence number; waits up to `wait` seconds for the next one',
       description: 'Events are stored with the change that caused them and never renumbered, so `after=<last seq you saw>` resumes exactly, ' +
         'also after a server restart. With `project`, you get that project\'s events plus worker events. Always 200; an empty list means nothing new within the wait.',
-      querystring: Type.Object({
-        after: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'Last seq already seen (0 = from the start).' })),
-        wait: Type.Optional(Type.Integer({ minimum: 0, maximum: 3600, description: 'Seconds to wait when nothing is new; capped at the server maximum. Default 0.' })),
-        project: Type.Optional(ProjectName),
-        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 200 })),
-      }, { additionalProperties: false }),
+      querystring: EventsQuery,
       response: { 200: described(EventPage, 'Events after `after`, oldest first; empty when nothing came within the wait.'), ...commonErrors },
     },
   }, async (request, reply) => {

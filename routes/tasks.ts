@@ -2,9 +2,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { CoordError } from '../src/errors.js'
-import { commonErrors, described, ErrorRef, PageQuery, ProjectName, TaskId, TaskState, WorkerId } from '../src/schemas/common.js'
-import { CreateTasksBody, CreateTasksResult, LeaseRecord, ReportRecord, Task } from '../src/schemas/tasks.js'
-import { Event } from '../src/schemas/events.js'
+import { commonErrors, described, ErrorRef, TaskId } from '../src/schemas/common.js'
+import { CreateTasksBody, CreateTasksResult, ListTasksQuery, Task, TaskDetail, TaskPage } from '../src/schemas/tasks.js'
 
 const TaskParams = Type.Object({ id: TaskId })
 
@@ -34,17 +33,8 @@ const tasks: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['coordinator'],
       operationId: 'listTasks',
       summary: 'List tasks, oldest first, filtered and paginated',
-      querystring: Type.Object({
-        project: Type.Optional(ProjectName),
-        state: Type.Optional(TaskState),
-        worker: Type.Optional(WorkerId),
-        type: Type.Optional(Type.String({ maxLength: 64 })),
-        ...PageQuery,
-      }, { additionalProperties: false }),
-      response: {
-        200: described(Type.Object({ tasks: Type.Array(Task), nextAfter: Type.Union([Type.Integer(), Type.Null()], { description: 'Cursor for the next page; null on the last page.' }) }), 'A page of tasks.'),
-        ...commonErrors,
-      },
+      querystring: ListTasksQuery,
+      response: { 200: described(TaskPage, 'A page of tasks.'), ...commonErrors },
     },
   }, async (request) => {
     const q = request.query
@@ -58,7 +48,7 @@ const tasks: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'One task with its full history: leases, reports (refused ones too) and events',
       params: TaskParams,
       response: {
-        200: described(Type.Object({ task: Task, leases: Type.Array(LeaseRecord), reports: Type.Array(ReportRecord), events: Type.Array(Event) }), 'The task and its history.'),
+        200: described(TaskDetail, 'The task and its history.'),
         404: ErrorRef,
         ...commonErrors,
       },

@@ -6,16 +6,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import { disconnectSignal, waitMs } from '../src/long-poll.js'
-import { commonErrors, described, ErrorRef, ProjectName, TaskId, WorkerId } from '../src/schemas/common.js'
-import { Assignment, HeartbeatBody, Lease, ReportBody, ReportResult, type NextOutcome } from '../src/schemas/tasks.js'
+import { commonErrors, described, ErrorRef, TaskId } from '../src/schemas/common.js'
+import { Assignment, HeartbeatBody, Lease, NextQuery, ReportBody, ReportQuery, ReportResult, type NextOutcome } from '../src/schemas/tasks.js'
 
 const TaskParams = Type.Object({ id: TaskId })
-
-const PollFilter = {
-  project: Type.Optional(ProjectName),
-  type: Type.Optional(Type.String({ maxLength: 64, description: 'Only take tasks of this type.' })),
-}
-const Wait = Type.Integer({ minimum: 0, maximum: 3600, description: 'Seconds to wait for a task (long poll); capped at the server maximum (default 60).', examples: [60] })
 
 /** The 410 answer: the project is done, the worker may stop. */
 const Finished = Type.Object({
@@ -39,7 +33,7 @@ const workLoop: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Registers the worker on first use. If the worker already holds a live lease, that same task and lease come back ' +
         '(`resumed: true`). Otherwise the best queued task is leased, or the request waits up to `wait` seconds and returns the moment one ' +
         'is posted or freed; longest-waiting worker first. 204 = poll again. 410 = the project is closed and all its tasks are finished: stop.',
-      querystring: Type.Object({ worker: WorkerId, wait: Type.Optional(Wait), ...PollFilter }, { additionalProperties: false }),
+      querystring: NextQuery,
       response: {
         200: described(Assignment, 'Your task and its lease. Keep leaseId: heartbeat and report need it.'),
         204: Type.Null({ description: 'No task within the wait. Poll again.' }),
@@ -76,11 +70,7 @@ const workLoop: FastifyPluginAsyncTypebox = async (app) => {
         'A late report on a lease that was re-claimed is 409 LEASE_SUPERSEDED but is kept in the task history. ' +
         'With `next=true` the answer also carries `next`: the outcome of a long poll of `wait` seconds (assigned / empty / finished).',
       params: TaskParams,
-      querystring: Type.Object({
-        next: Type.Optional(Type.Boolean({ description: 'Also long-poll for your next task.' })),
-        wait: Type.Optional(Wait),
-        ...PollFilter,
-      }, { additionalProperties: false }),
+      querystring: ReportQuery,
       body: ReportBody,
       response: { 200: described(ReportResult, 'Report accepted (or a duplicate of an accepted one); with next=true, your next task in `next`.'), 404: ErrorRef, 409: ErrorRef, ...commonErrors },
     },

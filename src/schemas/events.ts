@@ -1,6 +1,6 @@
 /** The durable event feed the coordinator long-polls. */
 import { Type, type Static } from 'typebox'
-import { Timestamp } from './common.js'
+import { ProjectName, Timestamp } from './common.js'
 
 /** Every event type the server emits. */
 export const EVENT_TYPES = [
@@ -29,3 +29,12 @@ export const EventPage = Type.Object({
   nextAfter: Type.Integer({ description: 'Pass as `after` in the next call; equals `after` when nothing new came.' }),
 })
 export type EventPage = Static<typeof EventPage>
+
+/** `GET /events` query. `wait` in seconds. */
+export const EventsQuery = Type.Object({
+  after: Type.Optional(Type.Integer({ minimum: 0, default: 0, description: 'Last seq already seen (0 = from the start).' })),
+  wait: Type.Optional(Type.Integer({ minimum: 0, maximum: 3600, description: 'Seconds to wait when nothing is new; capped at the server maximum. Default 0.' })),
+  project: Type.Optional(ProjectName),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 200 })),
+}, { additionalProperties: false })
+export type EventsQuery = Static<typeof EventsQuery>

@@ -1,6 +1,7 @@
 /** Task, lease and report schemas: what the coordinator posts and what workers receive and send. */
 import { Type, type Static } from 'typebox'
-import { LeaseId, ProjectName, TaskId, TaskState, Timestamp, WorkerId } from './common.js'
+import { LeaseId, PageQuery, ProjectName, TaskId, TaskState, Timestamp, WorkerId } from './common.js'
+import { Event } from './events.js'
 
 const Paths = Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), { maxItems: 1000 })
 
@@ -175,3 +176,50 @@ export const ReportRecord = Type.Object({
   reportedAt: Timestamp,
 })
 export type ReportRecord = Static<typeof ReportRecord>
+
+/** Long-poll wait in seconds, as `GET /tasks/next` and report-and-next take it. */
+const Wait = Type.Integer({ minimum: 0, maximum: 3600, description: 'Seconds to wait for a task (long poll); capped at the server maximum (default 60).', examples: [60] })
+
+/** Which tasks a polling worker takes. */
+const PollFilter = {
+  project: Type.Optional(ProjectName),
+  type: Type.Optional(Type.String({ maxLength: 64, description: 'Only take tasks of this type.' })),
+}
+
+/** `GET /tasks/next` query. */
+export const NextQuery = Type.Object({ worker: WorkerId, wait: Type.Optional(Wait), ...PollFilter }, { additionalProperties: false })
+export type NextQuery = Static<typeof NextQuery>
+
+/** `POST /tasks/{id}/report` query: `next=true` also long-polls `wait` seconds for the next task. */
+export const ReportQuery = Type.Object({
+  next: Type.Optional(Type.Boolean({ description: 'Also long-poll for your next task.' })),
+  wait: Type.Optional(Wait),
+  ...PollFilter,
+}, { additionalProperties: false })
+export type ReportQuery = Static<typeof ReportQuery>
+
+/** `GET /tasks` query: filters and a page (`after` is the previous page's `nextAfter`). */
+export const ListTasksQuery = Type.Object({
+  project: Type.Optional(ProjectName),
+  state: Type.Optional(TaskState),
+  worker: Type.Optional(WorkerId),
+  type: Type.Optional(Type.String({ maxLength: 64 })),
+  ...PageQuery,
+}, { additionalProperties: false })
+export type ListTasksQuery = Static<typeof ListTasksQuery>
+
+/** `GET /tasks` answer. */
+export const TaskPage = Type.Object({
+  tasks: Type.Array(Task),
+  nextAfter: Type.Union([Type.Integer(), Type.Null()], { description: 'Cursor for the next page; null on the last page.' }),
+})
+export type TaskPage = Static<typeof TaskPage>
+
+/** `GET /tasks/{id}` answer: the task with its full history. */
+export const TaskDetail = Type.Object({
+  task: Task,
+  leases: Type.Array(LeaseRecord),
+  reports: Type.Array(ReportRecord, { description: 'Every report, refused ones too.' }),
+  events: Type.Array(Event),
+})
+export type TaskDetail = Static<typeof TaskDetail>

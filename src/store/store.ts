@@ -7,7 +7,7 @@
  * All times are epoch milliseconds. Methods throw `CoordError` for caller mistakes (unknown task,
  * stale lease, conflict) and plain errors for storage failures.
  */
-import type { TaskInput, Assignment, Lease, Task, LeaseRecord, ReportRecord, ReportBody } from '../schemas/tasks.js'
+import type { TaskInput, Assignment, Lease, Task, ReportBody, TaskDetail, TaskPage } from '../schemas/tasks.js'
 import type { Event } from '../schemas/events.js'
 import type { ProjectSummary } from '../schemas/workers.js'
 import type { TaskState } from '../schemas/common.js'
@@ -26,13 +26,8 @@ export interface CreateOutcome {
   closed: boolean
 }
 
-/** A task with its full history. */
-export interface TaskHistory {
-  task: Task
-  leases: LeaseRecord[]
-  reports: ReportRecord[]
-  events: Event[]
-}
+/** A task with its full history (the `GET /tasks/{id}` answer). */
+export type TaskHistory = TaskDetail
 
 /** Result of an accepted report. */
 export interface ReportOutcome {
@@ -105,7 +100,7 @@ export interface Store {
   isFinished (project: string | undefined): Promise<boolean>
   getTask (taskId: string): Promise<Task | null>
   getHistory (taskId: string): Promise<TaskHistory | null>
-  listTasks (query: TaskListQuery): Promise<{ tasks: Task[], nextAfter: number | null }>
+  listTasks (query: TaskListQuery): Promise<TaskPage>
   listWorkers (): Promise<WorkerRow[]>
   listProjects (project?: string): Promise<ProjectSummary[]>
   /** Events with `seq > after`, oldest first, optionally for one project. */
