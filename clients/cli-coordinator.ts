@@ -152,7 +152,7 @@ export function addCoordinatorCommands (program: Command): void {
   program.command('tasks')
     .description('List tasks, oldest first, filtered.')
     .option('--project <name>', 'only this project')
-    .option('--by-worker <id>', 'only tasks this worker holds now (live lease)')
+    .option('--by-worker <id>', 'only tasks whose latest lease went to this worker')
     .addOption(new Option('--state <state>', 'only this state').choices(TASK_STATES))
     .option('--type <type>', 'only this type')
     .option('--after <cursor>', 'the `more: --after` cursor of the previous page', intArg(0))

@@ -39,6 +39,27 @@ function contract (name: string, open: () => Store): void {
     t.equal(await store.nextLeaseDeadline(), T0 + 60_000)
   })
 
+  t.test(`${name}: a task a worker just failed goes to it again only when nothing else is queued`, async (t) => {
+    const store = open()
+    t.teardown(() => store.close())
+    await create(store, 'p', [{ id: 'a', description: 'x', priority: 1 }, { id: 'b', description: 'x' }])
+    const a = await store.claim('w1', {}, T0)
+    await store.report('a', { worker: 'w1', leaseId: a?.lease.leaseId ?? '', status: 'failed', summary: 'no' }, T0)
+    t.equal((await store.claim('w1', {}, T0))?.task.id, 'b', 'w1 gets other work first')
+    t.equal((await store.claim('w2', {}, T0))?.task.id, 'a', 'another worker retries it')
+    const list = await store.listTasks({ worker: 'w1', limit: 10 })
+    t.same(list.tasks.map((x) => x.id), ['b'], 'a task lists under the worker of its latest lease')
+  })
+
+  t.test(`${name}: a worker may retry its own failure when nothing else is queued`, async (t) => {
+    const store = open()
+    t.teardown(() => store.close())
+    await create(store, 'p', [{ id: 'a', description: 'x' }])
+    const a = await store.claim('w1', {}, T0)
+    await store.report('a', { worker: 'w1', leaseId: a?.lease.leaseId ?? '', status: 'failed', summary: 'no' }, T0)
+    t.match(await store.claim('w1', {}, T0), { task: { id: 'a' }, lease: { attempt: 2 } })
+  })
+
   t.test(`${name}: expiry requeues, then dead-letters; a release does not count`, async (t) => {
     const store = open()
     t.teardown(() => store.close())

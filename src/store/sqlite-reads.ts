@@ -60,7 +60,7 @@ export class SqliteReads {
 
   async listTasks (q: TaskListQuery): Promise<{ tasks: Task[], nextAfter: number | null }> {
     const rows = this.db.prepare(`${TASK_SELECT} WHERE t.seq > @after AND (@project IS NULL OR t.project = @project)
-      AND (@state IS NULL OR t.state = @state) AND (@type IS NULL OR t.type = @type) AND (@worker IS NULL OR l.worker = @worker)
+      AND (@state IS NULL OR t.state = @state) AND (@type IS NULL OR t.type = @type) AND (@worker IS NULL OR EXISTS (SELECT 1 FROM leases x WHERE x.id = t.lease_id AND x.worker = @worker))
       ORDER BY t.seq LIMIT @limit`).all({ after: q.after ?? 0, project: q.project ?? null, state: q.state ?? null, type: q.type ?? null, worker: q.worker ?? null, limit: q.limit + 1 }) as TaskRow[]
     const more = rows.length > q.limit
     const page = rows.slice(0, q.limit)

@@ -20,6 +20,10 @@ import { iso, toLease, toTask, type LeaseRow, type TaskRow } from './sqlite-rows
 import { SqliteReads } from './sqlite-reads.js'
 
 const MIGRATIONS = join(packageRoot, 'src', 'store', 'migrations', 'sqlite')
+/** Queued tasks a worker may claim, best first: priority, then posting order. */
+const CLAIM_SELECT = `SELECT t.id FROM tasks t WHERE t.state = 'submitted' AND (@project IS NULL OR t.project = @project)
+  AND (@type IS NULL OR t.type = @type)`
+const CLAIM_ORDER = 'ORDER BY t.priority DESC, t.seq LIMIT 1'
 const OPEN_LIST = OPEN_STATES.map((s) => `'${s}'`).join(', ')
 
 interface EventFields { project?: string | null, taskId?: string | null, worker?: string | null, data?: Record<string, unknown> }
@@ -122,8 +126,10 @@ export class SqliteStore extends SqliteReads implements Store {
 
   async claim (worker: string, filter: ClaimFilter, now: number): Promise<Assignment | null> {
     return this.tx(() => {
-      const pick = this.db.prepare(`SELECT id FROM tasks WHERE state = 'submitted' AND (@project IS NULL OR project = @project)
-        AND (@type IS NULL OR type = @type) ORDER BY priority DESC, seq LIMIT 1`).get({ project: filter.project ?? null, type: filter.type ?? null }) as { id: string } | undefined
+      // A task this worker just failed (or let lapse) goes to it again only when nothing else is queued.
+      const params = { project: filter.project ?? null, type: filter.type ?? null, worker }
+      const pick = (this.db.prepare(`${CLAIM_SELECT} AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.id = t.lease_id AND l.worker = @worker
+        AND l.end_reason IN ('failed', 'expired')) ${CLAIM_ORDER}`).get(params) ?? this.db.prepare(`${CLAIM_SELECT} ${CLAIM_ORDER}`).get(params)) as { id: string } | undefined
       if (pick === undefined) return null
       const t = this.requireTask(pick.id)
       const lease: LeaseRow = { id: randomUUID(), task_id: t.id, worker, attempt: t.attempts + 1, granted_at: now, expires_at: now + t.lease_ms, ended_at: null, end_reason: null }

@@ -65,7 +65,10 @@ export interface Store {
   createTasks (project: string, inputs: TaskInput[], specs: TaskSpec[], close: boolean, now: number): Promise<CreateOutcome>
   /** The worker's live lease, if it holds one (the oldest, should it hold several). */
   currentAssignment (worker: string, now: number): Promise<Assignment | null>
-  /** Claim the best queued task for this worker (priority, then posting order), or null. */
+  /**
+   * Claim the best queued task for this worker (priority, then posting order), or null. A task whose
+   * latest lease this worker failed or let lapse comes last: retries go to someone else when possible.
+   */
   claim (worker: string, filter: ClaimFilter, now: number): Promise<Assignment | null>
   /** Give a just-claimed task back without counting the attempt (its requester had gone). */
   release (leaseId: string, now: number): Promise<void>
