@@ -66,14 +66,27 @@ async function next (ctx: CliContext, opts: PollOptions): Promise<number> {
   return outcomeExit(outcome)
 }
 
+/**
+ * The lease to use for `taskId`: `--lease`, else the saved one, else the worker's latest lease on the
+ * task as the server's history shows it (the state dir may be another folder's, or `next` was curl).
+ * @throws UsageError when the worker never held a lease on the task
+ */
+async function leaseToUse (ctx: CliContext, worker: string, taskId: string, given: string | undefined): Promise<string> {
+  const leaseId = given ?? leaseFor(ctx.state.load(worker), taskId)
+  if (leaseId !== null) return leaseId
+  const history = await ctx.client.getTask(taskId)
+  const mine = history.leases.filter((l) => l.worker === worker).at(-1)
+  if (mine === undefined) {
+    throw new UsageError(`Worker ${worker} never held a lease on task ${taskId} (none saved in ${ctx.state.workerFile(worker)}, none on the server). ` +
+      'Check --worker, or run `coord next` to get your current task and lease.')
+  }
+  return mine.leaseId
+}
+
 async function report (ctx: CliContext, opts: ReportOptions, [taskId]: string[]): Promise<number> {
   const id = taskId as string
   const worker = ctx.worker(id)
-  const leaseId = opts.lease ?? leaseFor(ctx.state.load(worker), id)
-  if (leaseId === null) {
-    throw new UsageError(`No saved lease for task ${id} of worker ${worker} (in ${ctx.state.workerFile(worker)}). ` +
-      'Pass --lease <leaseId> from your `coord next` answer, or run `coord next` to get your current task and lease again.')
-  }
+  const leaseId = await leaseToUse(ctx, worker, id, opts.lease)
   const summary = opts.summary === '-' ? (await readStdin()).trim() : opts.summary
   let details: Record<string, unknown> | undefined
   if (opts.details !== undefined) {
@@ -110,8 +123,7 @@ async function heartbeat (ctx: CliContext, opts: { lease?: string }, [taskArg]: 
   const state = ctx.state.load(worker)
   const taskId = taskArg ?? latestLease(state)?.taskId
   if (taskId === undefined) throw new UsageError(`Worker ${worker} holds no saved lease: pass the task id, or run \`coord next\`.`)
-  const leaseId = opts.lease ?? state.leases[taskId]?.leaseId
-  if (leaseId === undefined) throw new UsageError(`No saved lease for task ${taskId} of worker ${worker}: pass --lease <leaseId>, or run \`coord next\`.`)
+  const leaseId = await leaseToUse(ctx, worker, taskId, opts.lease)
   let lease
   try {
     lease = await ctx.client.heartbeat(taskId, { worker, leaseId })

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Task } from '../src/schemas/tasks.js'
-import { listen } from './helper.js'
+import { listen, tempDir } from './helper.js'
 
 // Every CLI run is a child process compiling TypeScript through tap's ts-node loader (2-4 s each).
 t.setTimeout(300_000)
@@ -132,6 +132,19 @@ t.test('a refused report (409) exits 4 and drops the stale lease', async (t) => 
   t.match(report.stderr, /TASK_CANCELED/)
   t.same(savedState(dir, 'w3').leases, {}, 'stale lease removed')
   t.equal((await getTask(url, 'doomed')).state, 'canceled')
+})
+
+t.test('a report from another folder (no saved lease) finds the lease on the server', async (t) => {
+  const url = await startServer(t)
+  await postTasks(url, { project: 'p5', tasks: [{ id: 'elsewhere', description: 'x' }] })
+  t.equal((await coord(['--state-dir', tempDir(), '--worker', 'w5', 'next', '--wait', '1'], { url })).code, 0)
+  const other = tempDir()
+  const report = await coord(['--state-dir', other, '--worker', 'w5', 'report', 'elsewhere', '--status', 'completed', '--summary', 'done'], { url })
+  t.equal(report.code, 0, report.stderr)
+  t.equal((await getTask(url, 'elsewhere')).state, 'completed')
+  const stranger = await coord(['--state-dir', other, '--worker', 'w6', 'report', 'elsewhere', '--status', 'completed', '--summary', 'x'], { url })
+  t.equal(stranger.code, 1)
+  t.match(stranger.stderr, /never held a lease on task elsewhere/)
 })
 
 t.test('create reads a bare array from stdin; heartbeat defaults to the saved lease', async (t) => {
