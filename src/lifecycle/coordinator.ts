@@ -44,6 +44,8 @@ export class Coordinator {
   /** When each worker's last request was written to the store (epoch ms). */
   private readonly lastTouch = new Map<string, number>()
   private dispatching = false
+  /** Set by `stop()`: long polls answer at once instead of parking again. */
+  private stopped = false
   private dispatchAgain = false
 
   /** @param now clock in epoch ms, replaceable in tests */
@@ -66,6 +68,7 @@ export class Coordinator {
 
   /** Stop the timers and answer every parked long poll (204 / empty events), e.g. at shutdown. */
   async stop (): Promise<void> {
+    this.stopped = true
     this.leaseTimer.stop()
     this.offlineTimer.stop()
     this.workers.settleAll(() => empty())
@@ -101,7 +104,7 @@ export class Coordinator {
     }
     if (await this.store.isFinished(filter.project)) return { status: 'finished', message: FINISHED_MESSAGE }
     const gone = (): boolean => signal?.aborted === true
-    if (waitMs <= 0 || gone()) return empty()
+    if (waitMs <= 0 || gone() || this.stopped) return empty()
     for (const p of this.workers.entries()) if (p.key === worker) this.workers.take(p, empty())
     const outcome = await this.workers.wait(worker, filter, waitMs, signal, empty)
     if (!gone()) await this.touch(worker)
@@ -154,7 +157,7 @@ export class Coordinator {
   async events (after: number, project: string | undefined, limit: number, waitMs: number, signal?: AbortSignal): Promise<EventPage> {
     const deadline = this.now() + waitMs
     let events: Event[] = await this.store.events(after, project, limit)
-    while (events.length === 0 && signal?.aborted !== true && this.now() < deadline) {
+    while (events.length === 0 && signal?.aborted !== true && !this.stopped && this.now() < deadline) {
       await this.readers.wait(null, null, deadline - this.now(), signal, () => undefined)
       events = await this.store.events(after, project, limit)
     }
