@@ -1,5 +1,8 @@
 // Every malformed request gets a 4xx JSON error { code, message } that says what to fix, and changes nothing.
 import t from 'tap'
+import { buildApp } from '../src/app.js'
+import { loadConfig } from '../src/config.js'
+import { openSqliteStore } from '../src/store/sqlite-store.js'
 import { build, claim, postTasks } from './helper.js'
 
 interface Case { method: 'GET' | 'POST' | 'DELETE', url: string, payload?: unknown, headers?: Record<string, string>, status: number, code: string, says?: RegExp }
@@ -82,8 +85,25 @@ t.test('bad inputs across every route: 4xx JSON error, no state change', async (
   t.equal(await snapshot(), before, 'no bad request changed any state')
 })
 
+t.test('every answer carries its request id; a caller-given x-request-id is kept', async (t) => {
+  const app = await build(t)
+  t.match((await app.inject('/nowhere')).headers['x-request-id'], /^[0-9a-f-]{36}$/)
+  t.equal((await app.inject({ url: '/health', headers: { 'x-request-id': 'chat-7-call-3' } })).headers['x-request-id'], 'chat-7-call-3')
+})
+
 t.test('validation errors list each problem with its path', async (t) => {
   const app = await build(t)
   const res = await app.inject({ method: 'POST', url: '/tasks', payload: { tasks: [{ id: 'a', description: 'x', maxAttempts: 0 }] } })
   t.match(res.json().details, [{ path: 'body/tasks/0/maxAttempts', message: 'must be >= 1' }])
+})
+
+t.test('an internal failure is a 500 JSON error that leaks nothing', async (t) => {
+  const store = openSqliteStore(':memory:')
+  store.listWorkers = async () => { throw new Error('disk on fire at /secret/store.ts:12') }
+  const app = await buildApp(loadConfig({ COORD_DB: ':memory:', LOG_LEVEL: 'silent' }, false), { store })
+  t.teardown(() => app.close())
+  const res = await app.inject('/workers')
+  t.equal(res.statusCode, 500)
+  t.equal(res.json().code, 'INTERNAL')
+  t.notMatch(res.body, /disk on fire|secret|store\.ts/)
 })

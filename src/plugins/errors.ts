@@ -32,10 +32,12 @@ function toBody (err: FastifyError): { status: number, body: ErrorBody } {
   if (err instanceof SyntaxError) return { status: 400, body: { code: 'INVALID_JSON', message: `The body is not valid JSON: ${err.message}` } }
   const status = err.statusCode ?? 500
   if (status >= 400 && status < 500) return { status, body: { code: err.code ?? 'BAD_REQUEST', message: err.message } }
-  return { status: 500, body: { code: 'INTERNAL', message: 'Internal server error; the server log has the details (look for this request id).' } }
+  return { status: 500, body: { code: 'INTERNAL', message: 'Internal server error; the server log has the details under this answer\'s x-request-id.' } }
 }
 
 async function errors (app: FastifyInstance): Promise<void> {
+  // Every answer names its request id, so a caller can point at the matching log lines.
+  app.addHook('onRequest', async (request, reply) => { reply.header('x-request-id', request.id) })
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const { status, body } = toBody(err)
     if (status >= 500) request.log.error({ err }, 'request failed')
