@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { CoordClient } from '../clients/client.js'
 import type { NextOutcome } from '../src/schemas/tasks.js'
-import { countWords, summarize } from './summarize.js'
+import { countWords, summarize, SUMMARY_WORDS } from './summarize.js'
 
 const [url, worker, outDir, workMsArg] = process.argv.slice(2)
 if (url === undefined || worker === undefined || outDir === undefined) {
@@ -33,13 +33,13 @@ while (outcome.status !== 'finished') {
   const out = join(outDir, `${task.id}.summary.md`)
   writeFileSync(out, `# ${String(task.context.package)}\n\n${summary}\n`)
   if (workMs > 0) await sleep(workMs) // stands in for a chat's minutes of thinking
-  const ok = words >= 100 && words <= 200
+  const ok = words >= SUMMARY_WORDS.min && words <= SUMMARY_WORDS.max
   const ms = Math.round(performance.now() - started)
   const result = await client.report(task.id, {
     worker,
     leaseId: lease.leaseId,
     status: ok ? 'completed' : 'failed',
-    summary: ok ? `Extractive summary of ${words} words.` : `Could only extract ${words} words (need 100-200).`,
+    summary: ok ? `Extractive summary of ${words} words.` : `Could only extract ${words} words (need ${SUMMARY_WORDS.min}-${SUMMARY_WORDS.max}).`,
     deliverables: [out],
     contextScore: 5,
     details: { words, ms },

@@ -17,7 +17,7 @@ import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { packageRoot } from '../src/paths.js'
 import { CoordClient } from '../clients/client.js'
-import { countWords } from './summarize.js'
+import { countWords, plainText, sentences, SUMMARY_WORDS } from './summarize.js'
 
 const opts = new Command('demo')
   .option('--workers <n>', 'worker processes', '3')
@@ -25,14 +25,16 @@ const opts = new Command('demo')
   .option('--out <dir>', 'where the summaries go', 'demo-output')
   .parse().opts<{ workers: string, workMs: string, out: string }>()
 
-/** README files of the packages this project depends on. */
-function dependencyReadmes (): Array<{ pkg: string, file: string }> {
+/** README files of the packages this project depends on, with how many words of prose each has. */
+function dependencyReadmes (): Array<{ pkg: string, file: string, words: number }> {
   const manifest = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as Record<string, Record<string, string>>
   const names = [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.devDependencies ?? {})].filter((n) => !n.startsWith('@types/'))
   return names.flatMap((pkg) => {
     const dir = join(packageRoot, 'node_modules', pkg)
     const readme = existsSync(dir) ? readdirSync(dir).find((f) => /^readme\.md$/i.test(f)) : undefined
-    return readme === undefined ? [] : [{ pkg, file: join(dir, readme) }]
+    if (readme === undefined) return []
+    const file = join(dir, readme)
+    return [{ pkg, file, words: countWords(sentences(plainText(readFileSync(file, 'utf8'))).join(' ')) }]
   })
 }
 
@@ -46,8 +48,13 @@ const address = app.server.address()
 const url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
 const client = new CoordClient(url)
 
-const docs = dependencyReadmes()
-console.log(`server ${url} (database ${dbDir}); ${docs.length} documents, ${opts.workers} workers\n`)
+// A 100-word extract needs a document with at least that much prose (some READMEs are little more than links).
+const readmes = dependencyReadmes()
+const docs = readmes.filter((d) => d.words >= SUMMARY_WORDS.min)
+const short = readmes.filter((d) => d.words < SUMMARY_WORDS.min).map((d) => d.pkg)
+console.log(`server ${url} (database ${dbDir}); ${docs.length} documents, ${opts.workers} workers`)
+if (short.length > 0) console.log(`(not posted, under ${SUMMARY_WORDS.min} words of prose: ${short.join(', ')})`)
+console.log('')
 
 // Worker processes: the compiled .js next to this file, or the .ts source under a TypeScript loader.
 const workerFile = fileURLToPath(new URL(`./demo-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url))
@@ -71,7 +78,7 @@ await client.createTasks({
     type: 'summarize',
     description: `Write a 100-200-word extractive summary of the README of ${pkg}.`,
     context: { package: pkg, file },
-    acceptance: ['100 to 200 words', 'only sentences taken from the document'],
+    acceptance: [`${SUMMARY_WORDS.min} to ${SUMMARY_WORDS.max} words`, 'only sentences taken from the document'],
     files: { read: [file], write: [join(outDir, `summarize-${pkg}.summary.md`)] },
   })),
 })
@@ -86,7 +93,7 @@ for (const t of tasks) {
   if (t.state !== 'completed' || completions !== 1 || t.attempts !== 1) problems.push(`${t.id}: ${t.state}, ${completions} completions, ${t.attempts} attempts`)
   const out = t.result?.deliverables[0]
   const words = out !== undefined && existsSync(out) ? countWords(readFileSync(out, 'utf8').replace(/^#.*\n/, '')) : 0
-  if (words < 100 || words > 200) problems.push(`${t.id}: summary has ${words} words`)
+  if (words < SUMMARY_WORDS.min || words > SUMMARY_WORDS.max) problems.push(`${t.id}: summary has ${words} words`)
 }
 if (tasks.length !== docs.length) problems.push(`${tasks.length} tasks stored for ${docs.length} documents`)
 const wallMs = Math.max(...tasks.map((t) => Date.parse(t.result?.reportedAt ?? t.updatedAt))) - postedAt
