@@ -64,22 +64,22 @@ export class SqliteStore extends SqliteReads implements Store {
   }
 
   private emit (type: EventType, now: number, f: EventFields = {}): void {
-    this.db.prepare('INSERT INTO events (type, project, task_id, worker, data, at) VALUES (?, ?, ?, ?, ?, ?)')
+    this.sql('INSERT INTO events (type, project, task_id, worker, data, at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(type, f.project ?? null, f.taskId ?? null, f.worker ?? null, JSON.stringify(f.data ?? {}), now)
   }
 
   private ensureProject (name: string, now: number): void {
-    this.db.prepare('INSERT OR IGNORE INTO projects (name, created_at) VALUES (?, ?)').run(name, now)
+    this.sql('INSERT OR IGNORE INTO projects (name, created_at) VALUES (?, ?)').run(name, now)
   }
 
   /** Mark the project finished (and emit project.finished) once it is closed and has no open task. */
   private settleProject (name: string, now: number): void {
-    const p = this.db.prepare('SELECT closed_at, finished_at FROM projects WHERE name = ?').get(name) as { closed_at: number | null, finished_at: number | null } | undefined
+    const p = this.sql('SELECT closed_at, finished_at FROM projects WHERE name = ?').get(name) as { closed_at: number | null, finished_at: number | null } | undefined
     if (p === undefined || p.finished_at !== null) return
-    const open = (this.db.prepare(`SELECT count(*) AS n FROM tasks WHERE project = ? AND state IN (${OPEN_LIST})`).get(name) as { n: number }).n
+    const open = (this.sql(`SELECT count(*) AS n FROM tasks WHERE project = ? AND state IN (${OPEN_LIST})`).get(name) as { n: number }).n
     if (!projectDone(p.closed_at !== null, open)) return
-    this.db.prepare('UPDATE projects SET finished_at = ? WHERE name = ?').run(now, name)
-    const counts = this.db.prepare('SELECT state, count(*) AS n FROM tasks WHERE project = ? GROUP BY state').all(name)
+    this.sql('UPDATE projects SET finished_at = ? WHERE name = ?').run(now, name)
+    const counts = this.sql('SELECT state, count(*) AS n FROM tasks WHERE project = ? GROUP BY state').all(name)
     this.emit('project.finished', now, { project: name, data: { counts: Object.fromEntries((counts as Array<{ state: string, n: number }>).map((c) => [c.state, c.n])) } })
   }
 
@@ -92,7 +92,7 @@ export class SqliteStore extends SqliteReads implements Store {
       const fresh: Array<[TaskSpec, TaskInput]> = []
       specs.forEach((spec, i) => {
         const input = inputs[i] as TaskInput
-        const old = this.db.prepare('SELECT project, spec_hash, input FROM tasks WHERE id = ?').get(spec.id) as { project: string, spec_hash: string, input: string } | undefined
+        const old = this.sql('SELECT project, spec_hash, input FROM tasks WHERE id = ?').get(spec.id) as { project: string, spec_hash: string, input: string } | undefined
         if (old === undefined) fresh.push([spec, input])
         else if (old.spec_hash === spec.hash) existing.push(spec.id)
         else conflicts.push({ id: spec.id, fields: differingFields(JSON.parse(old.input), old.project, input, project) })
@@ -100,11 +100,11 @@ export class SqliteStore extends SqliteReads implements Store {
       if (conflicts.length > 0) {
         throw new CoordError('TASK_CONFLICT', `Task ${conflicts.map((c) => c.id).join(', ')} already exists with different content (${[...new Set(conflicts.flatMap((c) => c.fields))].join(', ')}). Use a new id, or re-post the identical task. Nothing in this batch was created.`, { conflicts })
       }
-      const closedAt = (this.db.prepare('SELECT closed_at FROM projects WHERE name = ?').get(project) as { closed_at: number | null }).closed_at
+      const closedAt = (this.sql('SELECT closed_at FROM projects WHERE name = ?').get(project) as { closed_at: number | null }).closed_at
       if (closedAt !== null && fresh.length > 0) {
         throw new CoordError('PROJECT_CLOSED', `Project ${project} was closed at ${iso(closedAt)}: no more tasks can be added. Post them to a new project.`, { project })
       }
-      const insert = this.db.prepare(`INSERT INTO tasks (id, project, type, description, context, acceptance, files, priority, lease_ms,
+      const insert = this.sql(`INSERT INTO tasks (id, project, type, description, context, acceptance, files, priority, lease_ms,
         max_attempts, input, spec_hash, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?)`)
       for (const [s, input] of fresh) {
         insert.run(s.id, project, s.type, s.description, JSON.stringify(s.context), JSON.stringify(s.acceptance), JSON.stringify(s.files),
@@ -118,7 +118,7 @@ export class SqliteStore extends SqliteReads implements Store {
   }
 
   async currentAssignment (worker: string, now: number): Promise<Assignment | null> {
-    const lease = this.db.prepare('SELECT * FROM leases WHERE worker = ? AND ended_at IS NULL AND expires_at > ? ORDER BY granted_at LIMIT 1').get(worker, now) as LeaseRow | undefined
+    const lease = this.sql('SELECT * FROM leases WHERE worker = ? AND ended_at IS NULL AND expires_at > ? ORDER BY granted_at LIMIT 1').get(worker, now) as LeaseRow | undefined
     if (lease === undefined) return null
     const row = this.requireTask(lease.task_id)
     return { task: toTask(row), lease: toLease(lease, row.lease_ms), resumed: true }
@@ -128,14 +128,14 @@ export class SqliteStore extends SqliteReads implements Store {
     return this.tx(() => {
       // A task this worker just failed (or let lapse) goes to it again only when nothing else is queued.
       const params = { project: filter.project ?? null, type: filter.type ?? null, worker }
-      const pick = (this.db.prepare(`${CLAIM_SELECT} AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.id = t.lease_id AND l.worker = @worker
-        AND l.end_reason IN ('failed', 'expired')) ${CLAIM_ORDER}`).get(params) ?? this.db.prepare(`${CLAIM_SELECT} ${CLAIM_ORDER}`).get(params)) as { id: string } | undefined
+      const pick = (this.sql(`${CLAIM_SELECT} AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.id = t.lease_id AND l.worker = @worker
+        AND l.end_reason IN ('failed', 'expired')) ${CLAIM_ORDER}`).get(params) ?? this.sql(`${CLAIM_SELECT} ${CLAIM_ORDER}`).get(params)) as { id: string } | undefined
       if (pick === undefined) return null
       const t = this.requireTask(pick.id)
       const lease: LeaseRow = { id: randomUUID(), task_id: t.id, worker, attempt: t.attempts + 1, granted_at: now, expires_at: now + t.lease_ms, ended_at: null, end_reason: null }
-      this.db.prepare('INSERT INTO leases (id, task_id, worker, attempt, granted_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
+      this.sql('INSERT INTO leases (id, task_id, worker, attempt, granted_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
         .run(lease.id, lease.task_id, worker, lease.attempt, now, lease.expires_at)
-      this.db.prepare("UPDATE tasks SET state = 'working', attempts = ?, lease_id = ?, updated_at = ? WHERE id = ?").run(lease.attempt, lease.id, now, t.id)
+      this.sql("UPDATE tasks SET state = 'working', attempts = ?, lease_id = ?, updated_at = ? WHERE id = ?").run(lease.attempt, lease.id, now, t.id)
       this.emit('task.claimed', now, { project: t.project, taskId: t.id, worker, data: { leaseId: lease.id, attempt: lease.attempt, expiresAt: iso(lease.expires_at) } })
       return { task: toTask(this.requireTask(t.id)), lease: toLease(lease, t.lease_ms), resumed: false }
     })
@@ -143,24 +143,24 @@ export class SqliteStore extends SqliteReads implements Store {
 
   async release (leaseId: string, now: number): Promise<void> {
     this.tx(() => {
-      const l = this.db.prepare('SELECT * FROM leases WHERE id = ? AND ended_at IS NULL').get(leaseId) as LeaseRow | undefined
+      const l = this.sql('SELECT * FROM leases WHERE id = ? AND ended_at IS NULL').get(leaseId) as LeaseRow | undefined
       if (l === undefined) return
-      this.db.prepare("UPDATE leases SET ended_at = ?, end_reason = 'released' WHERE id = ?").run(now, leaseId)
-      this.db.prepare("UPDATE tasks SET state = 'submitted', attempts = attempts - 1, updated_at = ? WHERE id = ?").run(now, l.task_id)
+      this.sql("UPDATE leases SET ended_at = ?, end_reason = 'released' WHERE id = ?").run(now, leaseId)
+      this.sql("UPDATE tasks SET state = 'submitted', attempts = attempts - 1, updated_at = ? WHERE id = ?").run(now, l.task_id)
       const t = this.requireTask(l.task_id)
       this.emit('task.requeued', now, { project: t.project, taskId: t.id, worker: l.worker, data: { reason: 'released: the worker disconnected before receiving it', leaseId } })
     })
   }
 
   private leaseFacts (t: TaskRow, leaseId: string): [LeaseRow | undefined, LeaseFacts | null] {
-    const l = this.db.prepare('SELECT * FROM leases WHERE id = ? AND task_id = ?').get(leaseId, t.id) as LeaseRow | undefined
+    const l = this.sql('SELECT * FROM leases WHERE id = ? AND task_id = ?').get(leaseId, t.id) as LeaseRow | undefined
     if (l === undefined) return [undefined, null]
     return [l, { worker: l.worker, attempt: l.attempt, endReason: l.end_reason, latest: t.lease_id === l.id }]
   }
 
   private latestWorker (t: TaskRow): string | null {
     if (t.lease_id === null) return null
-    return (this.db.prepare('SELECT worker FROM leases WHERE id = ?').get(t.lease_id) as { worker: string }).worker
+    return (this.sql('SELECT worker FROM leases WHERE id = ?').get(t.lease_id) as { worker: string }).worker
   }
 
   async heartbeat (taskId: string, worker: string, leaseId: string, now: number): Promise<Lease> {
@@ -171,10 +171,10 @@ export class SqliteStore extends SqliteReads implements Store {
       if (verdict.kind === 'reject') throw new CoordError(verdict.code, verdict.message, { taskId, state: t.state })
       const lease = l as LeaseRow
       lease.expires_at = now + t.lease_ms
-      this.db.prepare('UPDATE leases SET expires_at = ?, ended_at = NULL, end_reason = NULL WHERE id = ?').run(lease.expires_at, leaseId)
+      this.sql('UPDATE leases SET expires_at = ?, ended_at = NULL, end_reason = NULL WHERE id = ?').run(lease.expires_at, leaseId)
       if (t.state !== 'working') {
         // Revive a lapsed lease nobody else took: the worker was slow, not gone.
-        this.db.prepare("UPDATE tasks SET state = 'working', updated_at = ? WHERE id = ?").run(now, taskId)
+        this.sql("UPDATE tasks SET state = 'working', updated_at = ? WHERE id = ?").run(now, taskId)
         this.emit('task.claimed', now, { project: t.project, taskId, worker, data: { leaseId, attempt: lease.attempt, expiresAt: iso(lease.expires_at), revived: true } })
       }
       return toLease(lease, t.lease_ms)
@@ -188,7 +188,7 @@ export class SqliteStore extends SqliteReads implements Store {
       const verdict = judge({ state: t.state, attempts: t.attempts, maxAttempts: t.max_attempts, latestWorker: this.latestWorker(t) }, facts, body.worker, body.status)
       if (verdict.kind === 'duplicate') return { task: toTask(t), duplicate: true }
       const accepted = verdict.kind === 'accept'
-      this.db.prepare(`INSERT INTO reports (task_id, lease_id, worker, attempt, status, summary, deliverables, context_score, question, details,
+      this.sql(`INSERT INTO reports (task_id, lease_id, worker, attempt, status, summary, deliverables, context_score, question, details,
         accepted, rejection, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(taskId, body.leaseId, body.worker, l?.attempt ?? null,
         body.status, body.summary, JSON.stringify(body.deliverables ?? []), body.contextScore ?? null, body.question ?? null,
         body.details === undefined ? null : JSON.stringify(body.details), accepted ? 1 : 0, accepted ? null : verdict.code, now)
@@ -202,11 +202,11 @@ export class SqliteStore extends SqliteReads implements Store {
         status: body.status, summary: body.summary, deliverables: body.deliverables ?? [], contextScore: body.contextScore ?? null,
         worker: body.worker, attempt: lease.attempt, reportedAt: iso(now), ...(body.question === undefined ? {} : { question: body.question }),
       }
-      this.db.prepare('UPDATE leases SET ended_at = coalesce(ended_at, ?), end_reason = ? WHERE id = ?').run(now, body.status, lease.id)
+      this.sql('UPDATE leases SET ended_at = coalesce(ended_at, ?), end_reason = ? WHERE id = ?').run(now, body.status, lease.id)
       const finished = state === 'completed' || state === 'failed' ? now : null
-      this.db.prepare('UPDATE tasks SET state = ?, result = ?, updated_at = ?, finished_at = ? WHERE id = ?').run(state, JSON.stringify(result), now, finished, taskId)
-      if (body.status === 'completed') this.db.prepare('UPDATE workers SET tasks_completed = tasks_completed + 1 WHERE id = ?').run(body.worker)
-      if (body.status === 'failed') this.db.prepare('UPDATE workers SET tasks_failed = tasks_failed + 1 WHERE id = ?').run(body.worker)
+      this.sql('UPDATE tasks SET state = ?, result = ?, updated_at = ?, finished_at = ? WHERE id = ?').run(state, JSON.stringify(result), now, finished, taskId)
+      if (body.status === 'completed') this.sql('UPDATE workers SET tasks_completed = tasks_completed + 1 WHERE id = ?').run(body.worker)
+      if (body.status === 'failed') this.sql('UPDATE workers SET tasks_failed = tasks_failed + 1 WHERE id = ?').run(body.worker)
       const ev = { project: t.project, taskId, worker: body.worker }
       if (state === 'completed') this.emit('task.completed', now, { ...ev, data: { attempt: lease.attempt, deliverables: result.deliverables, contextScore: result.contextScore } })
       else if (state === 'input-required') this.emit('task.input_required', now, { ...ev, data: { attempt: lease.attempt, question: body.question ?? body.summary } })
@@ -220,12 +220,12 @@ export class SqliteStore extends SqliteReads implements Store {
 
   async expireLeases (now: number): Promise<number> {
     return this.tx(() => {
-      const lapsed = this.db.prepare('SELECT * FROM leases WHERE ended_at IS NULL AND expires_at <= ?').all(now) as LeaseRow[]
+      const lapsed = this.sql('SELECT * FROM leases WHERE ended_at IS NULL AND expires_at <= ?').all(now) as LeaseRow[]
       for (const l of lapsed) {
         const t = this.requireTask(l.task_id)
         const state = afterUnsuccessfulAttempt(t.attempts, t.max_attempts)
-        this.db.prepare("UPDATE leases SET ended_at = ?, end_reason = 'expired' WHERE id = ?").run(now, l.id)
-        this.db.prepare('UPDATE tasks SET state = ?, updated_at = ?, finished_at = ? WHERE id = ?').run(state, now, state === 'failed' ? now : null, t.id)
+        this.sql("UPDATE leases SET ended_at = ?, end_reason = 'expired' WHERE id = ?").run(now, l.id)
+        this.sql('UPDATE tasks SET state = ?, updated_at = ?, finished_at = ? WHERE id = ?').run(state, now, state === 'failed' ? now : null, t.id)
         const ev = { project: t.project, taskId: t.id, worker: l.worker }
         this.emit('task.lease_expired', now, { ...ev, data: { leaseId: l.id, attempt: l.attempt, expiredAt: iso(l.expires_at), requeued: state === 'submitted' } })
         if (state === 'failed') {
@@ -244,8 +244,8 @@ export class SqliteStore extends SqliteReads implements Store {
       if (t.state === 'completed' || t.state === 'failed') {
         throw new CoordError('TASK_FINISHED', `Task ${taskId} is already ${t.state}; only unfinished tasks can be canceled.`, { taskId, state: t.state })
       }
-      this.db.prepare("UPDATE leases SET ended_at = ?, end_reason = 'canceled' WHERE task_id = ? AND ended_at IS NULL").run(now, taskId)
-      this.db.prepare("UPDATE tasks SET state = 'canceled', updated_at = ?, finished_at = ? WHERE id = ?").run(now, now, taskId)
+      this.sql("UPDATE leases SET ended_at = ?, end_reason = 'canceled' WHERE task_id = ? AND ended_at IS NULL").run(now, taskId)
+      this.sql("UPDATE tasks SET state = 'canceled', updated_at = ?, finished_at = ? WHERE id = ?").run(now, now, taskId)
       this.emit('task.canceled', now, { project: t.project, taskId, worker: t.live_worker, data: { previousState: t.state, reason: reason ?? null } })
       this.settleProject(t.project, now)
       return toTask(this.requireTask(taskId))
@@ -254,32 +254,32 @@ export class SqliteStore extends SqliteReads implements Store {
 
   private closeProjectTx (project: string, now: number): void {
     this.ensureProject(project, now)
-    const changed = this.db.prepare('UPDATE projects SET closed_at = ? WHERE name = ? AND closed_at IS NULL').run(now, project).changes
+    const changed = this.sql('UPDATE projects SET closed_at = ? WHERE name = ? AND closed_at IS NULL').run(now, project).changes
     if (changed > 0) this.emit('project.closed', now, { project })
     this.settleProject(project, now)
   }
 
   async touchWorker (worker: string, now: number): Promise<void> {
     this.tx(() => {
-      const w = this.db.prepare('SELECT offline_at FROM workers WHERE id = ?').get(worker) as { offline_at: number | null } | undefined
+      const w = this.sql('SELECT offline_at FROM workers WHERE id = ?').get(worker) as { offline_at: number | null } | undefined
       if (w === undefined) {
-        this.db.prepare('INSERT INTO workers (id, first_seen_at, last_seen_at) VALUES (?, ?, ?)').run(worker, now, now)
+        this.sql('INSERT INTO workers (id, first_seen_at, last_seen_at) VALUES (?, ?, ?)').run(worker, now, now)
         this.emit('worker.registered', now, { worker })
         return
       }
       if (w.offline_at !== null) this.emit('worker.online', now, { worker, data: { offlineSince: iso(w.offline_at) } })
-      this.db.prepare('UPDATE workers SET last_seen_at = ?, offline_at = NULL WHERE id = ?').run(now, worker)
+      this.sql('UPDATE workers SET last_seen_at = ?, offline_at = NULL WHERE id = ?').run(now, worker)
     })
   }
 
   async markOffline (silentSince: number, except: ReadonlySet<string>, now: number): Promise<number> {
     return this.tx(() => {
-      const silent = this.db.prepare('SELECT id, last_seen_at FROM workers WHERE offline_at IS NULL AND last_seen_at < ?').all(silentSince) as Array<{ id: string, last_seen_at: number }>
+      const silent = this.sql('SELECT id, last_seen_at FROM workers WHERE offline_at IS NULL AND last_seen_at < ?').all(silentSince) as Array<{ id: string, last_seen_at: number }>
       let n = 0
       for (const w of silent) {
         if (except.has(w.id)) continue
-        this.db.prepare('UPDATE workers SET offline_at = ? WHERE id = ?').run(now, w.id)
-        const current = this.db.prepare('SELECT task_id FROM leases WHERE worker = ? AND ended_at IS NULL LIMIT 1').get(w.id) as { task_id: string } | undefined
+        this.sql('UPDATE workers SET offline_at = ? WHERE id = ?').run(now, w.id)
+        const current = this.sql('SELECT task_id FROM leases WHERE worker = ? AND ended_at IS NULL LIMIT 1').get(w.id) as { task_id: string } | undefined
         this.emit('worker.offline', now, { worker: w.id, taskId: current?.task_id ?? null, data: { lastSeenAt: iso(w.last_seen_at) } })
         n++
       }
