@@ -8,7 +8,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { CoordError } from '../errors.js'
 import type { Event, EventPage } from '../schemas/events.js'
-import type { Assignment, CreateTasksBody, CreateTasksResult, Lease, NextOutcome, ReportBody, ReportResult, Task } from '../schemas/tasks.js'
+import type { Assignment, CreateTasksBody, CreateTasksResult, Lease, NextOutcome, ReportBody, ReportResult, Task, TaskPage } from '../schemas/tasks.js'
 import type { ProjectSummary, Status, Worker } from '../schemas/workers.js'
 import type { ClaimFilter, Store, TaskHistory, TaskListQuery } from '../store/store.js'
 import { DeadlineTimer } from './deadline-timer.js'
@@ -204,7 +204,7 @@ export class Coordinator {
     return this.store.getHistory(taskId)
   }
 
-  listTasks (query: TaskListQuery): Promise<{ tasks: Task[], nextAfter: number | null }> {
+  listTasks (query: TaskListQuery): Promise<TaskPage> {
     return this.store.listTasks(query)
   }
 

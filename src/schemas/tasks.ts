@@ -1,6 +1,6 @@
 /** Task, lease and report schemas: what the coordinator posts and what workers receive and send. */
 import { Type, type Static } from 'typebox'
-import { ID_PATTERN, LeaseId, PageQuery, ProjectName, TaskId, TaskState, Timestamp, WorkerId } from './common.js'
+import { described, LeaseId, PageQuery, ProjectName, TaskId, TaskState, Timestamp, WorkerId } from './common.js'
 import { Event } from './events.js'
 
 const Paths = Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), { maxItems: 1000 })
@@ -202,7 +202,7 @@ export type ReportQuery = Static<typeof ReportQuery>
 export const ListTasksQuery = Type.Object({
   project: Type.Optional(ProjectName),
   state: Type.Optional(TaskState),
-  worker: Type.Optional(Type.String({ pattern: ID_PATTERN, description: 'Tasks whose latest lease went to this worker: the one it holds now and those it finished or failed last.' })),
+  worker: Type.Optional(described(WorkerId, 'Tasks whose latest lease went to this worker: the one it holds now and those it finished or failed last.')),
   type: Type.Optional(Type.String({ maxLength: 64 })),
   ...PageQuery,
 }, { additionalProperties: false })

@@ -6,7 +6,7 @@ import type Database from 'better-sqlite3'
 import { CoordError } from '../errors.js'
 import { TASK_STATES } from '../schemas/common.js'
 import type { Event } from '../schemas/events.js'
-import type { Task } from '../schemas/tasks.js'
+import type { Task, TaskPage } from '../schemas/tasks.js'
 import type { ProjectSummary } from '../schemas/workers.js'
 import type { TaskHistory, TaskListQuery, WorkerRow } from './store.js'
 import { iso, TASK_SELECT, toEvent, toLeaseRecord, toReportRecord, toTask, type EventRow, type LeaseRow, type ReportRow, type TaskRow } from './sqlite-rows.js'
@@ -71,7 +71,7 @@ export class SqliteReads {
     }
   }
 
-  async listTasks (q: TaskListQuery): Promise<{ tasks: Task[], nextAfter: number | null }> {
+  async listTasks (q: TaskListQuery): Promise<TaskPage> {
     const rows = this.sql(`${TASK_SELECT} WHERE t.seq > @after AND (@project IS NULL OR t.project = @project)
       AND (@state IS NULL OR t.state = @state) AND (@type IS NULL OR t.type = @type) AND (@worker IS NULL OR EXISTS (SELECT 1 FROM leases x WHERE x.id = t.lease_id AND x.worker = @worker))
       ORDER BY t.seq LIMIT @limit`).all({ after: q.after ?? 0, project: q.project ?? null, state: q.state ?? null, type: q.type ?? null, worker: q.worker ?? null, limit: q.limit + 1 }) as TaskRow[]
