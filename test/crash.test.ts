@@ -1,6 +1,6 @@
 // kill -9 of the server mid-run loses nothing that was acknowledged: tasks, live leases with their
 // deadlines, reports and events are all there after a restart from the same file. Real child processes.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
@@ -34,12 +34,18 @@ async function call (url: string, method: 'GET' | 'POST', path: string, body?: u
   return { status: res.statusCode, body: text === '' ? null : JSON.parse(text) }
 }
 
-t.test('SIGKILL mid-run, restart from the same file: nothing acknowledged is lost', async (t) => {
+/** A server child process on one port and database file; restartable, killed when the test ends. */
+async function serverProcess (t: Test): Promise<{ url: string, child: () => ChildProcess, restart: () => Promise<void> }> {
   const db = join(tempDir(), 'coord.db')
   const port = await freePort()
-  const url = `http://127.0.0.1:${port}`
   let child = await startServer(db, port)
   t.teardown(() => { child.kill('SIGKILL') })
+  return { url: `http://127.0.0.1:${port}`, child: () => child, restart: async () => { child = await startServer(db, port) } }
+}
+
+t.test('SIGKILL mid-run, restart from the same file: nothing acknowledged is lost', async (t) => {
+  const server = await serverProcess(t)
+  const url = server.url
 
   const ids = Array.from({ length: 40 }, (_, i) => `t${i}`)
   t.equal((await call(url, 'POST', '/tasks', { project: 'p', tasks: ids.map((id) => ({ id, description: id, leaseSeconds: 600 })) })).status, 201)
@@ -61,11 +67,11 @@ t.test('SIGKILL mid-run, restart from the same file: nothing acknowledged is los
   await eventually(() => acknowledged.length >= 10, 20_000)
   const eventsBefore = (await call(url, 'GET', '/events?limit=1000')).body.events.length
   killed = true
-  child.kill('SIGKILL')
+  server.child().kill('SIGKILL')
   await loop
   t.ok(acknowledged.length >= 10, `${acknowledged.length} reports acknowledged before the kill`)
 
-  child = await startServer(db, port)
+  await server.restart()
   for (const id of acknowledged) {
     const task = (await call(url, 'GET', `/tasks/${id}`)).body
     t.equal(task.task.state, 'completed', `${id} is still completed`)
@@ -84,16 +90,13 @@ t.test('SIGKILL mid-run, restart from the same file: nothing acknowledged is los
 })
 
 t.test('leases that lapse while the server is down are expired at start-up', async (t) => {
-  const db = join(tempDir(), 'coord.db')
-  const port = await freePort()
-  const url = `http://127.0.0.1:${port}`
-  let child = await startServer(db, port)
-  t.teardown(() => { child.kill('SIGKILL') })
+  const server = await serverProcess(t)
+  const url = server.url
   await call(url, 'POST', '/tasks', { project: 'p', tasks: [{ id: 'a', description: 'a', leaseSeconds: 1 }] })
   const a = (await call(url, 'GET', '/tasks/next?worker=w1&wait=0')).body
-  child.kill('SIGKILL')
+  server.child().kill('SIGKILL')
   await new Promise((resolve) => setTimeout(resolve, 1200))
-  child = await startServer(db, port)
+  await server.restart()
   const next = (await call(url, 'GET', '/tasks/next?worker=w2&wait=5')).body
   t.equal(next.task.id, 'a', 'the task was requeued')
   t.equal(next.lease.attempt, 2)
@@ -101,11 +104,9 @@ t.test('leases that lapse while the server is down are expired at start-up', asy
 })
 
 t.test('SIGTERM closes gracefully: a parked long poll is answered 204, then the process exits 0', async (t) => {
-  const db = join(tempDir(), 'coord.db')
-  const port = await freePort()
-  const url = `http://127.0.0.1:${port}`
-  const child = await startServer(db, port)
-  t.teardown(() => { child.kill('SIGKILL') })
+  const server = await serverProcess(t)
+  const url = server.url
+  const child = server.child()
   const parked = call(url, 'GET', '/tasks/next?worker=w1&wait=30')
   t.ok(await eventually(async () => (await call(url, 'GET', '/workers')).body.workers.some((w: any) => w.waiting)))
   const after = (await call(url, 'GET', '/events')).body.nextAfter
