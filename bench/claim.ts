@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
+import { listenLocal } from '../src/server.js'
 import { CoordClient } from '../clients/client.js'
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 2000)
@@ -18,9 +19,7 @@ const WAKEUPS = Number(process.env.BENCH_WAKEUPS ?? 50)
 
 const dir = mkdtempSync(join(tmpdir(), 'coord-bench-'))
 const app = await buildApp(loadConfig({ COORD_DB: join(dir, 'coord.db'), LOG_LEVEL: 'warn' }, false))
-await app.listen({ port: 0, host: '127.0.0.1' })
-const addr = app.server.address()
-const url = `http://127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}`
+const url = await listenLocal(app)
 const client = new CoordClient(url)
 
 async function worker (id: string): Promise<number> {

@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Command } from 'commander'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
+import { listenLocal } from '../src/server.js'
 import { packageRoot } from '../src/paths.js'
 import { CoordClient } from '../clients/client.js'
 import { countWords, plainText, sentences, SUMMARY_WORDS } from './summarize.js'
@@ -43,9 +44,7 @@ rmSync(outDir, { recursive: true, force: true })
 mkdirSync(outDir, { recursive: true })
 const dbDir = mkdtempSync(join(tmpdir(), 'coord-demo-'))
 const app = await buildApp(loadConfig({ PORT: 0, COORD_DB: join(dbDir, 'coord.db'), LOG_LEVEL: 'warn' }, false))
-await app.listen({ port: 0, host: '127.0.0.1' })
-const address = app.server.address()
-const url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`
+const url = await listenLocal(app)
 const client = new CoordClient(url)
 
 // A 100-word extract needs a document with at least that much prose (some READMEs are little more than links).

@@ -17,6 +17,19 @@ export function loggerOptions (config: Config): FastifyServerOptions['logger'] {
   return { level: config.LOG_LEVEL }
 }
 
+/** Base URL of a listening app on `host`, e.g. `http://127.0.0.1:3100` (an IPv6 host bracketed). */
+export function baseUrl (app: FastifyInstance, host: string): string {
+  const address = app.server.address()
+  if (address === null || typeof address === 'string') throw new Error('the app is not listening on a TCP port')
+  return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`
+}
+
+/** Listen on 127.0.0.1 at a free port (demo, bench, tests); returns the base URL. */
+export async function listenLocal (app: FastifyInstance): Promise<string> {
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  return baseUrl(app, '127.0.0.1')
+}
+
 /**
  * Build the app, listen on HOST:PORT and install the graceful-close handlers.
  * @returns the listening app and its base URL (with the real port when PORT is 0)
@@ -29,10 +42,7 @@ export async function startServer (config: Config): Promise<{ app: FastifyInstan
     await app.close()
   })
   await app.listen({ port: config.PORT, host: config.HOST })
-  const address = app.server.address()
-  const port = typeof address === 'object' && address !== null ? address.port : config.PORT
-  const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST
-  const url = `http://${host}:${port}`
+  const url = baseUrl(app, config.HOST)
   app.log.info({ url, docs: `${url}/docs`, db: config.COORD_DB }, `coordination server ready: Swagger UI at ${url}/docs`)
   return { app, url }
 }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
+import { listenLocal } from '../src/server.js'
 
 type Test = { teardown: (fn: () => unknown) => void }
 
@@ -21,10 +22,7 @@ export async function build (t: Test, env: Record<string, unknown> = {}): Promis
 /** Build and listen on 127.0.0.1 with a free port; returns the app and its base URL. */
 export async function listen (t: Test, env: Record<string, unknown> = {}): Promise<{ app: FastifyInstance, url: string }> {
   const app = await build(t, env)
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const addr = app.server.address()
-  if (addr === null || typeof addr === 'string') throw new Error('no port')
-  return { app, url: `http://127.0.0.1:${addr.port}` }
+  return { app, url: await listenLocal(app) }
 }
 
 /** A fresh temporary directory. */
