@@ -26,6 +26,7 @@ export const errorCodes = {
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is larger than the configured limit.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send the body as application/json.' },
   INTERNAL: { status: 500, message: 'Internal server error; the server log has the details.' },
+  STORAGE_UNAVAILABLE: { status: 503, message: 'The store cannot be written or read right now; nothing was changed. Retry later.' },
 } as const
 
 /** One of the stable error codes above. */

@@ -2,7 +2,7 @@
 import t from 'tap'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
-import { openSqliteStore } from '../src/store/sqlite-store.js'
+import { openSqliteStore } from '../src/store/sqlite-open.js'
 import { build, claim, postTasks } from './helper.js'
 
 interface Case { method: 'GET' | 'POST' | 'DELETE', url: string, payload?: unknown, headers?: Record<string, string>, status: number, code: string, says?: RegExp }

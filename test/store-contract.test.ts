@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { toSpec } from '../src/lifecycle/task-spec.js'
 import type { TaskInput } from '../src/schemas/tasks.js'
 import type { Store } from '../src/store/store.js'
-import { openSqliteStore } from '../src/store/sqlite-store.js'
+import { openSqliteStore } from '../src/store/sqlite-open.js'
 import { tempDir } from './helper.js'
 
 const defaults = { leaseMs: 60_000, maxAttempts: 2 }

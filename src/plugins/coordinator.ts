@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config.js'
 import { Coordinator } from '../lifecycle/coordinator.js'
 import type { Store } from '../store/store.js'
-import { openSqliteStore } from '../store/sqlite-store.js'
+import { openSqliteStore } from '../store/sqlite-open.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -8,14 +8,15 @@ import { TASK_STATES } from '../schemas/common.js'
 import type { Event } from '../schemas/events.js'
 import type { Task, TaskPage } from '../schemas/tasks.js'
 import type { ProjectSummary } from '../schemas/workers.js'
-import type { TaskHistory, TaskListQuery, WorkerRow } from './store.js'
+import type { StorageGuard, StoreHealth, TaskHistory, TaskListQuery, WorkerRow } from './store.js'
 import { iso, TASK_SELECT, toEvent, toLeaseRecord, toReportRecord, toTask, type EventRow, type LeaseRow, type ReportRow, type TaskRow } from './sqlite-rows.js'
 
 export class SqliteReads {
   /** Prepared statements by SQL text: better-sqlite3 compiles on every `prepare`, so reuse them. */
   private readonly statements = new Map<string, Database.Statement>()
 
-  constructor (protected readonly db: Database.Database) {}
+  /** @param guard checks the file before each write and in `health()`; none for `:memory:` */
+  constructor (protected readonly db: Database.Database, protected readonly guard?: StorageGuard) {}
 
   /** The prepared statement for `source`, compiled once per store. */
   protected sql (source: string): Database.Statement {
@@ -104,7 +105,18 @@ export class SqliteReads {
     return (rows.all({ after, p: project ?? null, limit }) as EventRow[]).map(toEvent)
   }
 
+  async health (): Promise<StoreHealth> {
+    try {
+      this.guard?.check()
+      this.sql('SELECT 1').get()
+      return { ok: true, message: 'ok' }
+    } catch (err) {
+      return { ok: false, message: (err as Error).message }
+    }
+  }
+
   async close (): Promise<void> {
     this.db.close()
+    this.guard?.close()
   }
 }

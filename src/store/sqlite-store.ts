@@ -3,12 +3,8 @@
  * transaction together with its events. `synchronous = FULL`, so an acknowledged change survives even a
  * power loss, not only `kill -9`.
  */
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
 import { randomUUID } from 'node:crypto'
-import Database from 'better-sqlite3'
 import { CoordError } from '../errors.js'
-import { packageRoot } from '../paths.js'
 import { afterReport, afterUnsuccessfulAttempt, judge, OPEN_STATES, projectDone, type LeaseFacts } from '../lifecycle/rules.js'
 import type { EventType } from '../schemas/events.js'
 import type { Assignment, Lease, ReportBody, Task, TaskInput, TaskResult } from '../schemas/tasks.js'
@@ -19,7 +15,6 @@ import type { ClaimFilter, CreateOutcome, ReportOutcome, Store } from './store.j
 import { iso, toLease, toTask, type LeaseRow, type TaskRow } from './sqlite-rows.js'
 import { SqliteReads } from './sqlite-reads.js'
 
-const MIGRATIONS = join(packageRoot, 'src', 'store', 'migrations', 'sqlite')
 /** Queued tasks a worker may claim, best first: priority, then posting order. */
 const CLAIM_SELECT = `SELECT t.id FROM tasks t WHERE t.state = 'submitted' AND (@project IS NULL OR t.project = @project)
   AND (@type IS NULL OR t.type = @type)`
@@ -28,38 +23,11 @@ const OPEN_LIST = OPEN_STATES.map((s) => `'${s}'`).join(', ')
 
 interface EventFields { project?: string | null, taskId?: string | null, worker?: string | null, data?: Record<string, unknown> }
 
-/**
- * Open (creating if needed) the database at `file` (`:memory:` allowed) and apply pending migrations,
- * the numbered files in `src/store/migrations/sqlite/`, tracked in `PRAGMA user_version`.
- */
-export function openSqliteStore (file: string): SqliteStore {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
-  const db = new Database(file)
-  db.pragma('journal_mode = WAL')
-  db.pragma('synchronous = FULL')
-  db.pragma('foreign_keys = ON')
-  db.pragma('busy_timeout = 5000')
-  migrate(db)
-  return new SqliteStore(db)
-}
-
-function migrate (db: Database.Database): void {
-  const applied = db.pragma('user_version', { simple: true }) as number
-  const files = readdirSync(MIGRATIONS).filter((f) => /^\d+-.*\.sql$/.test(f)).sort()
-  for (const f of files) {
-    const n = Number.parseInt(f, 10)
-    if (n <= applied) continue
-    db.transaction(() => {
-      db.exec(readFileSync(join(MIGRATIONS, f), 'utf8'))
-      db.pragma(`user_version = ${n}`)
-    }).immediate()
-  }
-}
-
 /** SQLite implementation of `Store`: the writes, each one IMMEDIATE transaction, on top of the reads. */
 export class SqliteStore extends SqliteReads implements Store {
 
   private tx<T> (fn: () => T): T {
+    this.guard?.check()
     return this.db.transaction(fn).immediate()
   }
 

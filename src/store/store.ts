@@ -56,6 +56,23 @@ export interface TaskListQuery {
   limit: number
 }
 
+/** Whether the store can take writes now; `message` says why not. */
+export interface StoreHealth {
+  ok: boolean
+  message: string
+}
+
+/**
+ * Checks that the store's backing file is still the one it opened and writable. `check` throws
+ * `CoordError` STORAGE_UNAVAILABLE when not; the store calls it before every write transaction and in
+ * `health()`.
+ */
+export interface StorageGuard {
+  check (): void
+  /** Release what the guard holds (a lock file). */
+  close (): void
+}
+
 /** The narrow storage interface. */
 export interface Store {
   /**
@@ -108,5 +125,7 @@ export interface Store {
   listProjects (project?: string): Promise<ProjectSummary[]>
   /** Events with `seq > after`, oldest first, optionally for one project. */
   events (after: number, project: string | undefined, limit: number): Promise<Event[]>
+  /** Whether writes can be acknowledged now (file still in place, writable, not locked by others). */
+  health (): Promise<StoreHealth>
   close (): Promise<void>
 }
