@@ -17,7 +17,7 @@ const events: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (request, reply) => {
     const q = request.query
-    return app.coord.events(q.after ?? 0, q.project, q.limit ?? 200, waitMs(app.config, q.wait ?? 0), disconnectSignal(reply))
+    return app.lifecycle.events(q.after ?? 0, q.project, q.limit ?? 200, waitMs(app.config, q.wait ?? 0), disconnectSignal(reply))
   })
 }
 

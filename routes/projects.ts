@@ -12,7 +12,7 @@ const projects: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'List projects with task counts by state',
       response: { 200: described(Type.Object({ projects: Type.Array(ProjectSummary) }), 'Every project, oldest first.'), ...commonErrors },
     },
-  }, async () => ({ projects: await app.coord.listProjects() }))
+  }, async () => ({ projects: await app.lifecycle.listProjects() }))
 
   app.post('/projects/:project/close', {
     schema: {
@@ -24,7 +24,7 @@ const projects: FastifyPluginAsyncTypebox = async (app) => {
       params: Type.Object({ project: ProjectName }),
       response: { 200: described(ProjectSummary, 'The project, now closed.'), ...commonErrors },
     },
-  }, async (request) => app.coord.closeProject(request.params.project))
+  }, async (request) => app.lifecycle.closeProject(request.params.project))
 }
 
 export default projects

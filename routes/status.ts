@@ -13,7 +13,7 @@ const status: FastifyPluginAsyncTypebox = async (app) => {
       querystring: Type.Object({ project: Type.Optional(ProjectName) }, { additionalProperties: false }),
       response: { 200: described(Status, 'Progress of the project, or of all projects.'), ...commonErrors },
     },
-  }, async (request) => app.coord.status(request.query.project))
+  }, async (request) => app.lifecycle.status(request.query.project))
 
   app.get('/health', {
     schema: {

@@ -24,7 +24,7 @@ const tasks: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
   }, async (request, reply) => {
-    const result = await app.coord.createTasks(request.body)
+    const result = await app.lifecycle.createTasks(request.body)
     return reply.code(result.created.length > 0 ? 201 : 200).send(result)
   })
 
@@ -38,7 +38,7 @@ const tasks: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (request) => {
     const q = request.query
-    return app.coord.listTasks({ project: q.project, state: q.state, worker: q.worker, type: q.type, after: q.after, limit: q.limit ?? 100 })
+    return app.lifecycle.listTasks({ project: q.project, state: q.state, worker: q.worker, type: q.type, after: q.after, limit: q.limit ?? 100 })
   })
 
   app.get('/tasks/:id', {
@@ -54,7 +54,7 @@ const tasks: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
   }, async (request) => {
-    const history = await app.coord.getTask(request.params.id)
+    const history = await app.lifecycle.getTask(request.params.id)
     if (history === null) throw new CoordError('TASK_NOT_FOUND', `No task has id ${request.params.id}. List tasks with GET /tasks.`)
     return history
   })
@@ -71,7 +71,7 @@ const tasks: FastifyPluginAsyncTypebox = async (app) => {
     },
     // The body is optional: `curl -X POST .../cancel` with none is a plain cancel.
     preValidation: async (request) => { request.body ??= {} },
-  }, async (request) => app.coord.cancel(request.params.id, request.body.reason))
+  }, async (request) => app.lifecycle.cancel(request.params.id, request.body.reason))
 }
 
 export default tasks

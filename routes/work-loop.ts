@@ -43,7 +43,7 @@ const workLoop: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (request, reply) => {
     const { worker, wait, project, type } = request.query
-    const outcome = await app.coord.next(worker, { project, type }, waitMs(app.config, wait), disconnectSignal(reply))
+    const outcome = await app.lifecycle.next(worker, { project, type }, waitMs(app.config, wait), disconnectSignal(reply))
     return sendOutcome(reply, outcome)
   })
 
@@ -58,7 +58,7 @@ const workLoop: FastifyPluginAsyncTypebox = async (app) => {
       body: HeartbeatBody,
       response: { 200: described(Lease, 'The lease, extended.'), 404: ErrorRef, 409: ErrorRef, ...commonErrors },
     },
-  }, async (request) => app.coord.heartbeat(request.params.id, request.body.worker, request.body.leaseId))
+  }, async (request) => app.lifecycle.heartbeat(request.params.id, request.body.worker, request.body.leaseId))
 
   app.post('/tasks/:id/report', {
     schema: {
@@ -77,7 +77,7 @@ const workLoop: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const q = request.query
     const next = q.next === true ? { filter: { project: q.project, type: q.type }, waitMs: waitMs(app.config, q.wait), signal: disconnectSignal(reply) } : undefined
-    return app.coord.report(request.params.id, request.body, next)
+    return app.lifecycle.report(request.params.id, request.body, next)
   })
 }
 

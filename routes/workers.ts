@@ -13,7 +13,7 @@ const workers: FastifyPluginAsyncTypebox = async (app) => {
       description: 'A worker registers with its first request. It is offline after COORD_OFFLINE_SECONDS without a request (a worker inside a long poll is never offline).',
       response: { 200: described(Type.Object({ workers: Type.Array(Worker) }), 'Every worker ever seen, in order of first request.'), ...commonErrors },
     },
-  }, async () => ({ workers: await app.coord.listWorkers() }))
+  }, async () => ({ workers: await app.lifecycle.listWorkers() }))
 }
 
 export default workers

@@ -10,7 +10,7 @@ import { ErrorBody } from './schemas/common.js'
 import errors from './plugins/errors.js'
 import security from './plugins/security.js'
 import openapi from './plugins/openapi.js'
-import coordinator from './plugins/coordinator.js'
+import lifecycle from './plugins/lifecycle.js'
 import type { Store } from './store/store.js'
 import taskRoutes from '../routes/tasks.js'
 import workLoopRoutes from '../routes/work-loop.js'
@@ -36,7 +36,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   await app.register(errors)
   await app.register(security, { allowedHosts: config.COORD_ALLOWED_HOSTS.split(',') })
   await app.register(openapi)
-  await app.register(coordinator, { config, ...(opts.store === undefined ? {} : { store: opts.store }) })
+  await app.register(lifecycle, { config, ...(opts.store === undefined ? {} : { store: opts.store }) })
   await app.register(taskRoutes)
   await app.register(workLoopRoutes)
   await app.register(projectRoutes)

@@ -14,6 +14,7 @@ import { differingFields } from '../lifecycle/task-spec.js'
 import type { ClaimFilter, CreateOutcome, ReportOutcome, Store } from './store.js'
 import { iso, toLease, toTask, type LeaseRow, type TaskRow } from './sqlite-rows.js'
 import { SqliteReads } from './sqlite-reads.js'
+import { asStorageError } from './storage-errors.js'
 
 /** Queued tasks a worker may claim, best first: priority, then posting order. */
 const CLAIM_SELECT = `SELECT t.id FROM tasks t WHERE t.state = 'submitted' AND (@project IS NULL OR t.project = @project)
@@ -26,9 +27,14 @@ interface EventFields { project?: string | null, taskId?: string | null, worker?
 /** SQLite implementation of `Store`: the writes, each one IMMEDIATE transaction, on top of the reads. */
 export class SqliteStore extends SqliteReads implements Store {
 
+  /** Run `fn` in one IMMEDIATE transaction; storage failures become STORAGE_UNAVAILABLE. */
   private tx<T> (fn: () => T): T {
     this.guard?.check()
-    return this.db.transaction(fn).immediate()
+    try {
+      return this.db.transaction(fn).immediate()
+    } catch (err) {
+      throw asStorageError(err)
+    }
   }
 
   private emit (type: EventType, now: number, f: EventFields = {}): void {

@@ -1,5 +1,5 @@
 /**
- * The coordinator: the one owner of every task state change the API can cause. Routes translate HTTP to
+ * The task lifecycle: the one owner of every task state change the API can cause. Routes translate HTTP to
  * these calls and back; the store does the atomic writes; this module adds what spans requests — parked
  * long polls, waking them when work appears, and the timers that expire leases and notice silent workers.
  *
@@ -36,7 +36,7 @@ const TOUCH_INTERVAL_MS = 1000
 const assigned = (a: Assignment): NextOutcome => ({ status: 'assigned', assignment: a })
 const empty = (): NextOutcome => ({ status: 'empty', message: EMPTY_MESSAGE })
 
-export class Coordinator {
+export class TaskLifecycle {
   private readonly workers = new WaitQueue<string, NextMeta, NextOutcome>()
   private readonly readers = new WaitQueue<null, null, void>()
   private readonly leaseTimer: DeadlineTimer
