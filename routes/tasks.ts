@@ -45,8 +45,12 @@ const tasks: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['coordinator'],
       operationId: 'getTask',
-      summary: 'One task with its full history: leases, reports (refused ones too) and events',
+      summary: 'One task with its history: leases, reports (refused ones too) and events',
+      description: 'Each history list holds at most `limit` entries (default 100), oldest first.',
       params: TaskParams,
+      querystring: Type.Object({
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Most entries per history list (1..1000).' })),
+      }, { additionalProperties: false }),
       response: {
         200: described(TaskDetail, 'The task and its history.'),
         404: ErrorRef,
@@ -54,7 +58,7 @@ const tasks: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
   }, async (request) => {
-    const history = await app.lifecycle.getTask(request.params.id)
+    const history = await app.lifecycle.getTask(request.params.id, request.query.limit ?? 100)
     if (history === null) throw new CoordError('TASK_NOT_FOUND', `No task has id ${request.params.id}. List tasks with GET /tasks.`)
     return history
   })

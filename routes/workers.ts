@@ -1,7 +1,7 @@
 /** Workers as the server sees them. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { commonErrors, described } from '../src/schemas/common.js'
+import { commonErrors, described, PageQuery } from '../src/schemas/common.js'
 import { Worker } from '../src/schemas/workers.js'
 
 const workers: FastifyPluginAsyncTypebox = async (app) => {
@@ -11,9 +11,16 @@ const workers: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'listWorkers',
       summary: 'Workers: state (idle / working / offline), current task, last seen, tasks completed',
       description: 'A worker registers with its first request. It is offline after COORD_OFFLINE_SECONDS without a request (a worker inside a long poll is never offline).',
-      response: { 200: described(Type.Object({ workers: Type.Array(Worker) }), 'Every worker ever seen, in order of first request.'), ...commonErrors },
+      querystring: Type.Object(PageQuery, { additionalProperties: false }),
+      response: {
+        200: described(Type.Object({
+          workers: Type.Array(Worker),
+          nextAfter: Type.Union([Type.Integer(), Type.Null()], { description: 'Cursor for the next page (pass as `after`); null on the last page.' }),
+        }), 'A page of workers, in order of first request.'),
+        ...commonErrors,
+      },
     },
-  }, async () => ({ workers: await app.lifecycle.listWorkers() }))
+  }, async (request) => app.lifecycle.listWorkers({ after: request.query.after, limit: request.query.limit ?? 100 }))
 }
 
 export default workers

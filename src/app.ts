@@ -7,6 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import { fastifyOptions } from './fastify-options.js'
 import { ErrorBody } from './schemas/common.js'
+import { eventDataSchemas } from './lifecycle/events.js'
 import errors from './plugins/errors.js'
 import security from './plugins/security.js'
 import openapi from './plugins/openapi.js'
@@ -31,6 +32,8 @@ export interface BuildOptions {
 export async function buildApp (config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify(fastifyOptions(config, opts.logger ?? false)).withTypeProvider<TypeBoxTypeProvider>()
   app.addSchema(ErrorBody)
+  // One payload schema per event type, as `EventData.<type>` components of the OpenAPI document.
+  for (const schema of eventDataSchemas()) app.addSchema(schema)
   // JSON only: a text/plain body is 415, not a string that fails validation in a confusing way.
   app.removeContentTypeParser('text/plain')
   await app.register(errors)

@@ -23,6 +23,7 @@ export const errorCodes = {
   LEASE_ENDED: { status: 409, message: 'This lease has already ended.' },
   TASK_CANCELED: { status: 409, message: 'The coordinator canceled this task.' },
   TASK_FINISHED: { status: 409, message: 'The task is already finished.' },
+  WORKER_BUSY: { status: 409, message: 'The worker already holds a live lease.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is larger than the configured limit.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send the body as application/json.' },
   INTERNAL: { status: 500, message: 'Internal server error; the server log has the details.' },

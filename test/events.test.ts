@@ -26,9 +26,11 @@ t.test('a waiting reader is woken by the next event', async (t) => {
   const { app, url } = await listen(t)
   const pending = request(`${url}/events?after=0&wait=20&project=p1`)
   await new Promise((resolve) => setTimeout(resolve, 100))
+  const posted = Date.now()
   await postTasks(app, ['a'])
   const res = await pending
   const body = await res.body.json() as any
+  t.ok(Date.now() - posted < 2000, `woken ${Date.now() - posted} ms after the post, not at the end of its 20 s wait`)
   t.equal(res.statusCode, 200)
   t.equal(body.events[0].type, 'task.created')
   t.equal(body.events[0].taskId, 'a')

@@ -9,19 +9,28 @@ import { join } from 'node:path'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { listenLocal } from '../src/server.js'
+import { behaviourStore } from './stores.js'
+import type { Store } from '../src/store/store.js'
 
 type Test = { teardown: (fn: () => unknown) => void }
 
-/** Build the app with test defaults (`:memory:`, silent); `env` overrides config variables. */
-export async function build (t: Test, env: Record<string, unknown> = {}): Promise<FastifyInstance> {
-  const app = await buildApp(loadConfig({ COORD_DB: ':memory:', LOG_LEVEL: 'silent', ...env }, false))
+/**
+ * Build the app with test defaults (silent) on a fresh store from the behaviour-test factory
+ * (COORD_TEST_STORE, see test/stores.ts); `env` overrides config variables, and an explicit
+ * `COORD_DB` opens that file instead.
+ */
+export async function build (t: Test, env: Record<string, unknown> = {}, wrap?: (store: Store) => Store): Promise<FastifyInstance> {
+  const config = loadConfig({ COORD_DB: ':memory:', LOG_LEVEL: 'silent', ...env }, false)
+  let store = env.COORD_DB === undefined ? await behaviourStore()() : undefined
+  if (store !== undefined && wrap !== undefined) store = wrap(store)
+  const app = await buildApp(config, store === undefined ? {} : { store })
   t.teardown(() => app.close())
   return app
 }
 
 /** Build and listen on 127.0.0.1 with a free port; returns the app and its base URL. */
-export async function listen (t: Test, env: Record<string, unknown> = {}): Promise<{ app: FastifyInstance, url: string }> {
-  const app = await build(t, env)
+export async function listen (t: Test, env: Record<string, unknown> = {}, wrap?: (store: Store) => Store): Promise<{ app: FastifyInstance, url: string }> {
+  const app = await build(t, env, wrap)
   return { app, url: await listenLocal(app) }
 }
 

@@ -1,119 +1,158 @@
-// The Store contract: what the lifecycle relies on from any storage backend. Each implementation
-// (today SQLite in memory and on disk; PostgreSQL next) must pass the same suite.
-import t from 'tap'
-import { join } from 'node:path'
+// The Store contract: what the lifecycle relies on from any storage backend, exercised through the
+// lifecycle's own operations (rules in src/lifecycle/, persistence in the store). Each implementation
+// — SQLite in memory and on a file today, PostgreSQL next — must pass the same suite (see test/stores.ts).
+import t, { type Test } from 'tap'
+import { Compile } from 'typebox/compile'
+import { EventData } from '../src/lifecycle/events.js'
+import * as ops from '../src/lifecycle/operations.js'
 import { toSpec } from '../src/lifecycle/task-spec.js'
-import type { TaskInput } from '../src/schemas/tasks.js'
-import type { Store } from '../src/store/store.js'
-import { openSqliteStore } from '../src/store/sqlite-open.js'
-import { tempDir } from './helper.js'
+import type { ReportBody, TaskInput } from '../src/schemas/tasks.js'
+import type { ClaimFilter, Store, StoreChange } from '../src/store/store.js'
+import { storeFactories } from './stores.js'
 
 const defaults = { leaseMs: 60_000, maxAttempts: 2 }
 const T0 = 1_800_000_000_000
 
-async function create (store: Store, project: string, inputs: TaskInput[], close = false, now = T0) {
-  return store.createTasks(project, inputs, inputs.map((i) => toSpec(i, project, defaults)), close, now)
+function harness (store: Store) {
+  return {
+    create: (project: string, inputs: TaskInput[], close = false, now = T0) =>
+      store.transact((tx) => ops.createTasks(tx, project, inputs, inputs.map((i) => toSpec(i, project, defaults)), close, now)),
+    claim: (worker: string, filter: ClaimFilter = {}, now = T0) => store.transact((tx) => ops.claim(tx, worker, filter, now)),
+    report: async (taskId: string, body: ReportBody, now = T0) => {
+      const out = await store.transact((tx) => ops.report(tx, taskId, body, now))
+      if (out.kind === 'refused') throw out.error
+      return out
+    },
+    expire: (now: number) => store.transact((tx) => ops.expireLeases(tx, now, 100)),
+  }
 }
 
-function contract (name: string, open: () => Store): void {
-  t.test(`${name}: batches are idempotent and atomic`, async (t) => {
-    const store = open()
+for (const [name, open] of storeFactories()) {
+  const fresh = async (t: Test): Promise<Store> => {
+    const store = await open()
     t.teardown(() => store.close())
-    t.same(await create(store, 'p', [{ id: 'a', description: 'x' }]), { created: ['a'], existing: [], closed: false })
-    t.same(await create(store, 'p', [{ id: 'a', description: 'x' }, { id: 'b', description: 'y' }]), { created: ['b'], existing: ['a'], closed: false })
-    await t.rejects(create(store, 'p', [{ id: 'c', description: 'z' }, { id: 'a', description: 'changed' }]), { code: 'TASK_CONFLICT' })
+    return store
+  }
+
+  t.test(`${name}: batches are idempotent and atomic`, async (t) => {
+    const store = await fresh(t)
+    const s = harness(store)
+    t.same(await s.create('p', [{ id: 'a', description: 'x' }]), { created: ['a'], existing: [], closed: false })
+    t.same(await s.create('p', [{ id: 'a', description: 'x' }, { id: 'b', description: 'y' }]), { created: ['b'], existing: ['a'], closed: false })
+    await t.rejects(s.create('p', [{ id: 'c', description: 'z' }, { id: 'a', description: 'changed' }]), { code: 'TASK_CONFLICT' })
     t.equal(await store.getTask('c'), null, 'nothing of the refused batch')
   })
 
   t.test(`${name}: claims follow priority, then posting order, and honour filters`, async (t) => {
-    const store = open()
-    t.teardown(() => store.close())
-    await create(store, 'p', [{ id: 'low', description: 'x' }, { id: 'high', description: 'x', priority: 9 }, { id: 'typed', description: 'x', type: 'review' }])
-    t.equal((await store.claim('w1', {}, T0))?.task.id, 'high')
-    t.equal((await store.claim('w2', { type: 'review' }, T0))?.task.id, 'typed')
-    t.equal(await store.claim('w3', { project: 'other' }, T0), null)
-    const low = await store.claim('w3', {}, T0)
+    const store = await fresh(t)
+    const s = harness(store)
+    await s.create('p', [{ id: 'low', description: 'x' }, { id: 'high', description: 'x', priority: 9 }, { id: 'typed', description: 'x', type: 'review' }])
+    t.equal((await s.claim('w1'))?.task.id, 'high')
+    t.equal((await s.claim('w2', { type: 'review' }))?.task.id, 'typed')
+    t.equal(await s.claim('w3', { project: 'other' }), null)
+    const low = await s.claim('w3', { project: 'p' })
     t.match(low, { task: { id: 'low', state: 'working', attempts: 1, worker: 'w3' }, lease: { attempt: 1, worker: 'w3', expiresAt: new Date(T0 + 60_000).toISOString() } })
-    t.equal(await store.claim('w4', {}, T0), null, 'queue empty')
-    t.equal((await store.currentAssignment('w3', T0 + 1))?.lease.leaseId, low?.lease.leaseId)
+    t.equal(await s.claim('w4'), null, 'queue empty')
+    t.equal((await store.liveLeaseView('w3'))?.lease.id, low?.lease.leaseId)
     t.equal(await store.nextLeaseDeadline(), T0 + 60_000)
   })
 
+  t.test(`${name}: one live lease per worker, also under concurrent claims`, async (t) => {
+    const store = await fresh(t)
+    const s = harness(store)
+    await s.create('p', Array.from({ length: 20 }, (_, i) => ({ id: `t${i}`, description: 'x' })))
+    const same = await Promise.all([s.claim('w1'), s.claim('w1'), s.claim('w1')])
+    t.equal(new Set(same.map((a) => a?.lease.leaseId)).size, 1, 'three concurrent claims of one worker share one lease')
+    t.same(same.map((a) => a?.resumed), [false, true, true])
+    const many = await Promise.all(Array.from({ length: 10 }, (_, i) => s.claim(`c${i}`)))
+    const ids = many.map((a) => a?.task.id)
+    t.equal(new Set(ids).size, 10, 'ten concurrent workers get ten different tasks')
+    await t.rejects(store.transact((tx) => tx.insertLease({ id: 'x', taskId: 't19', worker: 'w1', attempt: 1, grantedAt: T0, expiresAt: T0 + 1, endedAt: null, endReason: null })),
+      { code: 'WORKER_BUSY' }, 'the store itself refuses a second live lease')
+  })
+
   t.test(`${name}: a task a worker just failed goes to it again only when nothing else is queued`, async (t) => {
-    const store = open()
-    t.teardown(() => store.close())
-    await create(store, 'p', [{ id: 'a', description: 'x', priority: 1 }, { id: 'b', description: 'x' }])
-    const a = await store.claim('w1', {}, T0)
-    await store.report('a', { worker: 'w1', leaseId: a?.lease.leaseId ?? '', status: 'failed', summary: 'no' }, T0)
-    t.equal((await store.claim('w1', {}, T0))?.task.id, 'b', 'w1 gets other work first')
-    t.equal((await store.claim('w2', {}, T0))?.task.id, 'a', 'another worker retries it')
+    const store = await fresh(t)
+    const s = harness(store)
+    await s.create('p', [{ id: 'a', description: 'x', priority: 1 }, { id: 'b', description: 'x' }])
+    const a = await s.claim('w1')
+    await s.report('a', { worker: 'w1', leaseId: a?.lease.leaseId ?? '', status: 'failed', summary: 'no' })
+    t.equal((await s.claim('w1'))?.task.id, 'b', 'w1 gets other work first')
+    t.equal((await s.claim('w2'))?.task.id, 'a', 'another worker retries it')
     const list = await store.listTasks({ worker: 'w1', limit: 10 })
     t.same(list.tasks.map((x) => x.id), ['b'], 'a task lists under the worker of its latest lease')
   })
 
-  t.test(`${name}: a worker may retry its own failure when nothing else is queued`, async (t) => {
-    const store = open()
-    t.teardown(() => store.close())
-    await create(store, 'p', [{ id: 'a', description: 'x' }])
-    const a = await store.claim('w1', {}, T0)
-    await store.report('a', { worker: 'w1', leaseId: a?.lease.leaseId ?? '', status: 'failed', summary: 'no' }, T0)
-    t.match(await store.claim('w1', {}, T0), { task: { id: 'a' }, lease: { attempt: 2 } })
-  })
-
   t.test(`${name}: expiry requeues, then dead-letters; a release does not count`, async (t) => {
-    const store = open()
-    t.teardown(() => store.close())
-    await create(store, 'p', [{ id: 'a', description: 'x' }], true)
-    const first = await store.claim('w1', {}, T0)
-    await store.release(first?.lease.leaseId ?? '', T0)
+    const store = await fresh(t)
+    const s = harness(store)
+    await s.create('p', [{ id: 'a', description: 'x' }], true)
+    const first = await s.claim('w1')
+    await store.transact((tx) => ops.release(tx, first?.lease.leaseId ?? '', T0))
     t.equal((await store.getTask('a'))?.attempts, 0, 'released, uncounted')
-    await store.claim('w1', {}, T0)
-    t.equal(await store.expireLeases(T0 + 59_999), 0, 'not before the deadline')
-    t.equal(await store.expireLeases(T0 + 60_000), 1)
+    await s.claim('w1')
+    t.equal(await s.expire(T0 + 59_999), 0, 'not before the deadline')
+    t.equal(await s.expire(T0 + 60_000), 1)
     t.equal((await store.getTask('a'))?.state, 'submitted')
-    await store.claim('w2', {}, T0 + 60_000)
-    await store.expireLeases(T0 + 120_000)
+    await s.claim('w2', {}, T0 + 60_000)
+    await s.expire(T0 + 120_000)
     t.equal((await store.getTask('a'))?.state, 'failed', 'maxAttempts reached')
     t.equal(await store.isFinished('p'), true)
     t.equal(await store.nextLeaseDeadline(), null)
   })
 
-  t.test(`${name}: reports: accept, duplicate, refuse-but-record`, async (t) => {
-    const store = open()
-    t.teardown(() => store.close())
-    await create(store, 'p', [{ id: 'a', description: 'x' }])
-    const a = await store.claim('w1', {}, T0)
+  t.test(`${name}: reports: accept, duplicate, refuse-but-record with capped details`, async (t) => {
+    const store = await fresh(t)
+    const s = harness(store)
+    await s.create('p', [{ id: 'a', description: 'x' }])
+    const a = await s.claim('w1')
     const body = { worker: 'w1', leaseId: a?.lease.leaseId ?? '', status: 'completed' as const, summary: 'ok' }
-    await t.rejects(store.report('a', { ...body, worker: 'w2' }, T0), { code: 'LEASE_NOT_YOURS' })
-    t.equal((await store.report('a', body, T0)).task.state, 'completed')
-    t.equal((await store.report('a', body, T0)).duplicate, true)
-    const h = await store.getHistory('a')
+    const huge = { blob: 'x'.repeat(100_000) }
+    await t.rejects(s.report('a', { ...body, worker: 'w2', details: huge }), { code: 'LEASE_NOT_YOURS' })
+    t.equal((await s.report('a', body)).task.state, 'completed')
+    t.equal((await s.report('a', body)).duplicate, true)
+    const h = await store.getHistory('a', { limit: 100 })
     t.same(h?.reports.map((r) => [r.worker, r.accepted, r.rejection]), [['w2', false, 'LEASE_NOT_YOURS'], ['w1', true, null]])
-    await t.rejects(store.heartbeat('a', 'w1', body.leaseId, T0), { code: 'LEASE_ENDED' })
+    t.same(h?.reports[0]?.details, { truncated: true, bytes: JSON.stringify(huge).length }, 'a refused report keeps no megabyte')
+    await t.rejects(store.transact((tx) => ops.heartbeat(tx, 'a', 'w1', body.leaseId, T0)), { code: 'LEASE_ENDED' })
   })
 
-  t.test(`${name}: projects, cancel, workers and events`, async (t) => {
-    const store = open()
-    t.teardown(() => store.close())
-    t.equal(await store.isFinished(undefined), false, 'no project yet')
-    await create(store, 'p', [{ id: 'a', description: 'x' }])
-    await store.touchWorker('w1', T0)
-    await store.closeProject('p', T0)
-    t.equal(await store.isFinished('p'), false)
-    await store.cancel('a', 'no longer needed', T0)
-    t.equal(await store.isFinished('p'), true)
-    await t.rejects(create(store, 'p', [{ id: 'b', description: 'x' }]), { code: 'PROJECT_CLOSED' })
-    t.equal(await store.oldestOnlineLastSeen(new Set()), T0)
-    t.equal(await store.markOffline(T0 + 1, new Set(['w1']), T0 + 5), 0, 'excepted workers stay online')
-    t.equal(await store.markOffline(T0 + 1, new Set(), T0 + 5), 1)
-    t.equal(await store.oldestOnlineLastSeen(new Set()), null)
-    const events = await store.events(0, 'p', 100)
-    t.same(events.map((e) => e.type), ['task.created', 'worker.registered', 'project.closed', 'task.canceled', 'project.finished', 'worker.offline'])
-    t.same(events.map((e) => e.seq), [1, 2, 3, 4, 5, 6])
-    t.same((await store.events(4, undefined, 1)).map((e) => e.seq), [5])
-    t.match(await store.listWorkers(), [{ id: 'w1', offlineAt: T0 + 5 }])
+  t.test(`${name}: events are numbered without gaps, carry schema-valid payloads, and are announced after commit`, async (t) => {
+    const store = await fresh(t)
+    const s = harness(store)
+    const heard: StoreChange[] = []
+    store.subscribe((c) => heard.push(c))
+    await store.transact((tx) => ops.seeWorker(tx, 'w1', T0))
+    await s.create('p', [{ id: 'a', description: 'x' }, { id: 'b', description: 'x' }])
+    const a = await s.claim('w1')
+    await s.report('a', { worker: 'w1', leaseId: a?.lease.leaseId ?? '', status: 'failed', summary: 'no' })
+    await s.report('a', { worker: 'w9', leaseId: 'nope', status: 'completed', summary: 'x' }).catch(() => null)
+    await store.transact((tx) => ops.cancel(tx, 'b', 'enough', T0))
+    await store.transact((tx) => ops.markOffline(tx, [{ id: 'w1', lastSeenAt: T0 }], T0 + 5))
+    await store.transact((tx) => ops.seeWorker(tx, 'w1', T0 + 6))
+    await store.transact((tx) => ops.closeProject(tx, 'p', T0 + 7))
+    const c = await s.claim('w2', {}, T0 + 8)
+    await s.report('a', { worker: 'w2', leaseId: c?.lease.leaseId ?? '', status: 'completed', summary: 'ok' }, T0 + 9)
+    await t.rejects(s.create('p', [{ id: 'z', description: 'x' }]), { code: 'PROJECT_CLOSED' })
+    const events = await store.events(0, undefined, 100)
+    t.same(events.map((e) => e.type), ['worker.registered', 'task.created', 'task.created', 'task.claimed', 'task.failed', 'task.report_rejected',
+      'task.canceled', 'worker.offline', 'worker.online', 'project.closed', 'task.claimed', 'task.completed', 'project.finished'])
+    t.same(events.map((e) => e.seq), events.map((_, i) => i + 1), 'numbered 1, 2, 3, ... with no gap')
+    for (const e of events) t.ok(Compile(EventData[e.type]).Check(e.data), `${e.type} payload matches its schema`)
+    t.same((await store.events(4, 'p', 2)).map((e) => e.seq), [5, 6])
+    t.equal(heard.length, 11, 'one notification per committed transaction that appended events (not the refused create)')
+    t.same([...(heard[1]?.projects ?? [])], ['p'])
+    t.ok(heard[0]?.types.has('worker.registered'))
+  })
+
+  t.test(`${name}: workers page in order of first request`, async (t) => {
+    const store = await fresh(t)
+    for (const w of ['w1', 'w2', 'w3']) await store.transact((tx) => ops.seeWorker(tx, w, T0))
+    const first = await store.listWorkers({ limit: 2 })
+    t.same(first.workers.map((w) => w.id), ['w1', 'w2'])
+    const rest = await store.listWorkers({ after: first.nextAfter ?? 0, limit: 2 })
+    t.same(rest.workers.map((w) => w.id), ['w3'])
+    t.equal(rest.nextAfter, null)
+    t.same((await store.onlineWorkers()).map((w) => w.id).sort(), ['w1', 'w2', 'w3'])
   })
 }
-
-contract('sqlite :memory:', () => openSqliteStore(':memory:'))
-contract('sqlite file', () => openSqliteStore(join(tempDir(), 'nested', 'coord.db')))

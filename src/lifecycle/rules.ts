@@ -1,17 +1,18 @@
 /**
  * The task lifecycle's rules as pure functions: which report is accepted, where a task goes after a
- * failure or an expired lease, when a project is done. Every store implementation calls these inside its
- * transaction, so SQLite and PostgreSQL apply one set of rules (the split pg-boss keeps between
- * `manager.ts` and `plans.ts`).
+ * failure or an expired lease, when a project is done, what may be canceled, what a refused report
+ * keeps. `operations.ts` applies them inside a store transaction, so every store follows one set of
+ * rules (the split pg-boss keeps between `manager.ts` and `plans.ts`).
  */
 import type { ErrorCode } from '../errors.js'
 import type { TaskState } from '../schemas/common.js'
 
-/** Why a lease ended; `null` while it is live. */
-export type LeaseEnd = 'completed' | 'failed' | 'blocked' | 'expired' | 'canceled' | 'released'
+import type { LeaseEnd } from '../store/store.js'
+
+export type { LeaseEnd }
 
 /** What the rules need to know about the lease a report or heartbeat names. */
-export interface LeaseFacts {
+export interface NamedLease {
   worker: string
   attempt: number
   endReason: LeaseEnd | null
@@ -19,8 +20,8 @@ export interface LeaseFacts {
   latest: boolean
 }
 
-/** What the rules need to know about the task. */
-export interface TaskFacts {
+/** What the rules need to know about the task a report or heartbeat names. */
+export interface JudgedTask {
   state: TaskState
   attempts: number
   maxAttempts: number
@@ -47,7 +48,7 @@ export type Verdict =
  * @param lease the named lease, or null if the task never granted it
  * @param status the reported status; null for a heartbeat
  */
-export function judge (task: TaskFacts, lease: LeaseFacts | null, worker: string, status: 'completed' | 'failed' | 'blocked' | null): Verdict {
+export function judge (task: JudgedTask, lease: NamedLease | null, worker: string, status: 'completed' | 'failed' | 'blocked' | null): Verdict {
   if (lease === null) {
     return { kind: 'reject', code: 'LEASE_UNKNOWN', message: 'This task never granted that leaseId. Use the leaseId from your GET /tasks/next answer, or poll again.' }
   }
@@ -104,4 +105,31 @@ export function projectDone (closed: boolean, openTasks: number): boolean {
 export function workerState (lastSeenMs: number, nowMs: number, offlineMs: number, holdsLease: boolean, waiting: boolean): 'idle' | 'working' | 'offline' {
   if (!waiting && nowMs - lastSeenMs >= offlineMs) return 'offline'
   return holdsLease ? 'working' : 'idle'
+}
+
+/** A task in one of these states can no longer be canceled (canceling a canceled task is a no-op). */
+export function cancelRefusal (state: TaskState): string | null {
+  return state === 'completed' || state === 'failed' ? `the task is already ${state}; only unfinished tasks can be canceled` : null
+}
+
+/**
+ * Attempts after a lease is given back unused (its requester disconnected before the answer was
+ * written): the claim did not count.
+ */
+export function attemptsAfterRelease (attempts: number): number {
+  return Math.max(0, attempts - 1)
+}
+
+/** Largest `details` kept with a refused report, in bytes of JSON; larger ones are replaced by a note. */
+export const REFUSED_DETAILS_MAX_BYTES = 4096
+
+/**
+ * The `details` to store with a report: all of it when accepted; for a refused report (which anyone
+ * can send with an unknown lease) at most `REFUSED_DETAILS_MAX_BYTES`, else a note of its size.
+ */
+export function keptDetails (details: Record<string, unknown> | undefined, accepted: boolean): Record<string, unknown> | null {
+  if (details === undefined) return null
+  if (accepted) return details
+  const size = Buffer.byteLength(JSON.stringify(details))
+  return size <= REFUSED_DETAILS_MAX_BYTES ? details : { truncated: true, bytes: size }
 }

@@ -1,20 +1,28 @@
 /**
- * The task lifecycle: the one owner of every task state change the API can cause. Routes translate HTTP to
- * these calls and back; the store does the atomic writes; this module adds what spans requests — parked
- * long polls, waking them when work appears, and the timers that expire leases and notice silent workers.
+ * The task lifecycle: the one owner of every task state change the API can cause. Routes translate
+ * HTTP to these calls and back; each change is one store transaction running the rules of
+ * `operations.ts`; this class adds what spans requests — parked long polls and their wake-ups (driven
+ * by the store's change notifications, so a change made elsewhere wakes them too), worker presence,
+ * and the timers that expire leases and notice silent workers.
+ *
+ * A request whose transaction committed never fails because of what runs after the commit (waking
+ * others, re-arming timers, recording presence): such failures are logged and retried.
  *
  * Times: every `*Ms` is milliseconds; API timestamps are ISO strings.
  */
 import type { FastifyBaseLogger } from 'fastify'
 import { CoordError } from '../errors.js'
-import type { Event, EventPage } from '../schemas/events.js'
-import type { Assignment, CreateTasksBody, CreateTasksResult, Lease, NextOutcome, ReportBody, ReportResult, Task, TaskPage } from '../schemas/tasks.js'
+import type { EventPage } from '../schemas/events.js'
+import type { Assignment, CreateTasksBody, CreateTasksResult, Lease, NextOutcome, ReportBody, ReportResult, Task, TaskDetail, TaskPage } from '../schemas/tasks.js'
 import type { ProjectSummary, Status, Worker } from '../schemas/workers.js'
-import type { ClaimFilter, Store, TaskHistory, TaskListQuery } from '../store/store.js'
+import type { ClaimFilter, Store, StoreChange, StoreHealth, StoreTx, TaskListQuery } from '../store/store.js'
 import { DeadlineTimer } from './deadline-timer.js'
+import * as ops from './operations.js'
+import { ParkedPolls, type ParkedPoll } from './parked-polls.js'
+import { PresenceTable } from './presence.js'
 import { workerState } from './rules.js'
 import { DEFAULT_PROJECT, toSpec } from './task-spec.js'
-import { WaitQueue } from './wait-queue.js'
+import { ReaderQueue } from './reader-queue.js'
 
 /** Lifecycle settings, all in milliseconds except `defaultMaxAttempts`. */
 export interface LifecycleConfig {
@@ -22,31 +30,34 @@ export interface LifecycleConfig {
   defaultMaxAttempts: number
   /** A worker with no request for this long is `offline` (and `worker.offline` is emitted). */
   offlineMs: number
+  /** How often remembered last-seen times are written; default min(5 s, offlineMs / 4). */
+  presenceFlushMs?: number
 }
-
-/** Where a long-polling worker will take work from. */
-type NextMeta = ClaimFilter
 
 const FINISHED_MESSAGE = 'All tasks done: the project is closed and every task is finished. You may stop.'
 const EMPTY_MESSAGE = 'No task became available while waiting. Poll again.'
-
-/** Minimum time between two stored `lastSeenAt` updates of one worker, in ms. */
-const TOUCH_INTERVAL_MS = 1000
+/** Leases expired per transaction; more lapsed ones are taken by the next run at once. */
+const EXPIRE_BATCH = 500
+/** Event types after which a parked poll may get a task, or learn that its project finished. */
+const WAKING = new Set(['task.created', 'task.requeued', 'task.lease_expired', 'task.failed', 'project.finished'])
 
 const assigned = (a: Assignment): NextOutcome => ({ status: 'assigned', assignment: a })
 const empty = (): NextOutcome => ({ status: 'empty', message: EMPTY_MESSAGE })
+const finished = (): NextOutcome => ({ status: 'finished', message: FINISHED_MESSAGE })
 
 export class TaskLifecycle {
-  private readonly workers = new WaitQueue<string, NextMeta, NextOutcome>()
-  private readonly readers = new WaitQueue<null, null, void>()
+  private readonly polls = new ParkedPolls()
+  private readonly readers = new ReaderQueue()
+  private readonly presence = new PresenceTable()
   private readonly leaseTimer: DeadlineTimer
   private readonly offlineTimer: DeadlineTimer
-  /** When each worker's last request was written to the store (epoch ms). */
-  private readonly lastTouch = new Map<string, number>()
+  private flushTimer: NodeJS.Timeout | undefined
+  /** Groups of parked polls to offer work to; drained by `dispatch`. */
+  private readonly pending = new Set<string>()
   private dispatching = false
-  /** Set by `stop()`: long polls answer at once instead of parking again. */
+  /** Set by `stop()`: long polls answer at once instead of parking. */
   private stopped = false
-  private dispatchAgain = false
+  private readonly unsubscribe: () => void
 
   /** @param now clock in epoch ms, replaceable in tests */
   constructor (
@@ -55,129 +66,159 @@ export class TaskLifecycle {
     private readonly log: FastifyBaseLogger,
     private readonly now: () => number = Date.now,
   ) {
-    const onError = (err: unknown): void => this.log.error({ err }, 'lifecycle timer failed')
-    this.leaseTimer = new DeadlineTimer(() => this.expireLeases(), onError)
-    this.offlineTimer = new DeadlineTimer(() => this.detectOffline(), onError)
+    const onError = (name: string) => (err: unknown, retryInMs: number): void => this.log.error({ err, retryInMs }, `${name} failed; retrying`)
+    this.leaseTimer = new DeadlineTimer(() => this.expireLeases(), onError('lease expiry'))
+    this.offlineTimer = new DeadlineTimer(() => this.detectOffline(), onError('offline detection'))
+    this.unsubscribe = store.subscribe((change) => this.changed(change))
   }
 
-  /** Expire leases that lapsed while the server was down, then arm the timers. */
+  /** Load presence, expire leases that lapsed while the server was down, then arm the timers. */
   async start (): Promise<void> {
+    this.presence.load(await this.store.onlineWorkers())
     await this.expireLeases()
-    await this.armOfflineTimer()
+    this.armOfflineTimer()
+    const flushMs = this.config.presenceFlushMs ?? Math.min(5000, this.config.offlineMs / 4)
+    this.flushTimer = setInterval(() => { void this.flushPresence() }, flushMs).unref()
   }
 
-  /** Stop the timers and answer every parked long poll (204 / empty events), e.g. at shutdown. */
+  /** Stop the timers, answer every parked long poll (204 / empty events) and flush presence. */
   async stop (): Promise<void> {
     this.stopped = true
     this.leaseTimer.stop()
     this.offlineTimer.stop()
-    this.workers.settleAll(() => empty())
-    this.readers.settleAll(() => undefined)
+    clearInterval(this.flushTimer)
+    this.polls.settleAll(empty)
+    this.readers.wakeAll()
+    this.unsubscribe()
+    await this.flushPresence()
   }
 
-  /** `POST /tasks`: create a batch atomically; see `Store.createTasks` for errors. */
+  /** Whether the store can acknowledge writes now. */
+  health (): Promise<StoreHealth> {
+    return this.store.health()
+  }
+
+  /** `POST /tasks`: create a batch atomically. @throws CoordError DUPLICATE_TASK_ID, TASK_CONFLICT, PROJECT_CLOSED */
   async createTasks (body: CreateTasksBody): Promise<CreateTasksResult> {
     const project = body.project ?? DEFAULT_PROJECT
     const ids = body.tasks.map((t) => t.id).filter((id): id is string => id !== undefined)
     const dup = ids.find((id, i) => ids.indexOf(id) !== i)
     if (dup !== undefined) throw new CoordError('DUPLICATE_TASK_ID', `Task id ${dup} appears more than once in this batch; give each task its own id.`, { taskId: dup })
     const specs = body.tasks.map((t) => toSpec(t, project, { leaseMs: this.config.defaultLeaseMs, maxAttempts: this.config.defaultMaxAttempts }))
-    const out = await this.store.createTasks(project, body.tasks, specs, body.close === true, this.now())
-    await this.changed()
+    const now = this.now()
+    const out = await this.store.transact((tx) => ops.createTasks(tx, project, body.tasks, specs, body.close === true, now))
     return { project, ...out }
   }
 
   /**
    * `GET /tasks/next`: the worker's current lease if it holds one, else the best queued task, else
-   * park for up to `waitMs` until one is posted or freed. Parking a second poll for the same worker
-   * answers the first one `empty`, so one worker never holds two fresh leases by accident.
+   * park for up to `waitMs` until one is posted or freed. The poll is parked before the first claim,
+   * so a task posted meanwhile cannot be missed. Parking a second poll for the same worker answers
+   * the first one `empty`, so one worker never holds two fresh leases by accident.
    * @param signal aborts when the client disconnects; nothing is then claimed for it
    */
   async next (worker: string, filter: ClaimFilter, waitMs: number, signal?: AbortSignal): Promise<NextOutcome> {
     await this.touch(worker)
-    const current = await this.store.currentAssignment(worker, this.now())
-    if (current !== null) return assigned(current)
-    const claimed = await this.store.claim(worker, filter, this.now())
-    if (claimed !== null) {
-      await this.changed()
-      return assigned(claimed)
+    const current = await this.store.liveLeaseView(worker)
+    if (current !== null && current.lease.expiresAt > this.now()) {
+      return assigned({ task: current.task, lease: ops.leaseView(current.lease, current.task.leaseSeconds * 1000), resumed: true })
     }
-    if (await this.store.isFinished(filter.project)) return { status: 'finished', message: FINISHED_MESSAGE }
-    const gone = (): boolean => signal?.aborted === true
-    if (waitMs <= 0 || gone() || this.stopped) return empty()
-    for (const p of this.workers.entries()) if (p.key === worker) this.workers.take(p, empty())
-    const outcome = await this.workers.wait(worker, filter, waitMs, signal, empty)
-    if (!gone()) await this.touch(worker)
-    return outcome
+    if (waitMs <= 0 || signal?.aborted === true || this.stopped) {
+      const now = this.now()
+      const a = await this.store.transact((tx) => ops.claim(tx, worker, filter, now))
+      if (a !== null) return assigned(a)
+      return (await this.store.isFinished(filter.project)) ? finished() : empty()
+    }
+    const { poll, outcome } = this.polls.park(worker, filter, waitMs, signal, empty)
+    this.pending.add(poll.group)
+    void this.dispatch()
+    const result = await outcome
+    if (!isAborted(signal)) await this.afterCommit('presence', () => this.touch(worker))
+    return result
   }
 
-  /** `POST /tasks/{id}/heartbeat`: extend the lease. @throws CoordError as `Store.heartbeat` */
+  /** `POST /tasks/{id}/heartbeat`: extend the lease. @throws CoordError as `operations.heartbeat` */
   async heartbeat (taskId: string, worker: string, leaseId: string): Promise<Lease> {
-    const lease = await this.store.heartbeat(taskId, worker, leaseId, this.now())
-    await this.touch(worker)
-    await this.changed()
+    const now = this.now()
+    const lease = await this.store.transact((tx) => ops.heartbeat(tx, taskId, worker, leaseId, now))
+    await this.afterCommit('presence', () => this.touch(worker))
     return lease
   }
 
   /**
-   * `POST /tasks/{id}/report`, optionally followed by the worker's next long poll (`next`).
-   * A refused report is kept in the task history and the CoordError (409) is rethrown.
+   * `POST /tasks/{id}/report`, optionally followed by the worker's next long poll (`next`). A refused
+   * report is kept in the task history and its CoordError (409) thrown. Once the report is committed,
+   * a failing `next` answers `empty` (poll again) rather than an error.
    */
   async report (taskId: string, body: ReportBody, next?: { filter: ClaimFilter, waitMs: number, signal?: AbortSignal }): Promise<ReportResult> {
-    let outcome
-    try {
-      outcome = await this.store.report(taskId, body, this.now())
-    } finally {
-      await this.changed()
-    }
-    await this.touch(body.worker)
+    const now = this.now()
+    const outcome = await this.store.transact((tx) => ops.report(tx, taskId, body, now))
+    if (outcome.kind === 'refused') throw outcome.error
+    await this.afterCommit('presence', () => this.touch(body.worker))
     const result: ReportResult = { accepted: true, duplicate: outcome.duplicate, task: outcome.task }
-    if (next !== undefined) result.next = await this.next(body.worker, next.filter, next.waitMs, next.signal)
+    if (next !== undefined) {
+      result.next = await this.next(body.worker, next.filter, next.waitMs, next.signal).catch((err: unknown) => {
+        this.log.error({ err }, 'the next poll after a committed report failed; answering empty')
+        return empty()
+      })
+    }
     return result
   }
 
   /** `POST /tasks/{id}/cancel`. @throws CoordError TASK_NOT_FOUND, TASK_FINISHED */
   async cancel (taskId: string, reason?: string): Promise<Task> {
-    const task = await this.store.cancel(taskId, reason, this.now())
-    await this.changed()
-    return task
+    const now = this.now()
+    return this.store.transact((tx) => ops.cancel(tx, taskId, reason, now))
   }
 
   /** `POST /projects/{project}/close`: no more tasks are coming for the project. */
   async closeProject (project: string): Promise<ProjectSummary> {
-    const summary = await this.store.closeProject(project, this.now())
-    await this.changed()
-    return summary
+    const now = this.now()
+    return this.store.transact(async (tx: StoreTx) => {
+      await ops.closeProject(tx, project, now)
+      return ops.projectSummary(tx, project)
+    })
   }
 
   /**
    * `GET /events`: events after `after`; when there are none, wait up to `waitMs` for the next one.
-   * `project` keeps that project's events plus worker events (which belong to no project).
+   * `project` keeps that project's events plus worker events (which belong to no project). The reader
+   * parks before each read, so an event committed in between still wakes it.
    */
   async events (after: number, project: string | undefined, limit: number, waitMs: number, signal?: AbortSignal): Promise<EventPage> {
     const deadline = this.now() + waitMs
-    let events: Event[] = await this.store.events(after, project, limit)
-    while (events.length === 0 && signal?.aborted !== true && !this.stopped && this.now() < deadline) {
-      await this.readers.wait(null, null, deadline - this.now(), signal, () => undefined)
-      events = await this.store.events(after, project, limit)
+    for (;;) {
+      const left = deadline - this.now()
+      const parked = left > 0 && !this.stopped && signal?.aborted !== true ? this.readers.park(left, signal) : null
+      const events = await this.store.events(after, project, limit)
+      const last = events[events.length - 1]
+      if (last !== undefined || parked === null) {
+        parked?.cancel()
+        return { events, nextAfter: last?.seq ?? after }
+      }
+      await parked.woken
     }
-    return { events, nextAfter: events.length > 0 ? (events[events.length - 1] as Event).seq : after }
   }
 
-  /** `GET /workers`, with each worker's state derived now. */
-  async listWorkers (): Promise<Worker[]> {
-    const waiting = this.workers.keys()
+  /** `GET /workers`: one page, with each worker's state derived now. */
+  async listWorkers (page: { after?: number | undefined, limit: number }): Promise<{ workers: Worker[], nextAfter: number | null }> {
     const now = this.now()
-    return (await this.store.listWorkers()).map((w) => ({
-      id: w.id,
-      state: workerState(w.lastSeenAt, now, this.config.offlineMs, w.currentTask !== null, waiting.has(w.id)),
-      currentTask: w.currentTask,
-      waiting: waiting.has(w.id),
-      firstSeenAt: new Date(w.firstSeenAt).toISOString(),
-      lastSeenAt: new Date(w.lastSeenAt).toISOString(),
-      tasksCompleted: w.tasksCompleted,
-      tasksFailed: w.tasksFailed,
-    }))
+    const stored = await this.store.listWorkers(page)
+    const workers = stored.workers.map((w) => {
+      const waiting = this.polls.has(w.id)
+      const lastSeen = Math.max(w.lastSeenAt, this.presence.lastSeen(w.id) ?? 0)
+      return {
+        id: w.id,
+        state: workerState(lastSeen, now, this.config.offlineMs, w.currentTask !== null, waiting),
+        currentTask: w.currentTask,
+        waiting,
+        firstSeenAt: new Date(w.firstSeenAt).toISOString(),
+        lastSeenAt: new Date(lastSeen).toISOString(),
+        tasksCompleted: w.tasksCompleted,
+        tasksFailed: w.tasksFailed,
+      }
+    })
+    return { workers, nextAfter: stored.nextAfter }
   }
 
   /** `GET /status`: counts for one project, or for all when `project` is undefined. */
@@ -185,7 +226,7 @@ export class TaskLifecycle {
     const projects = await this.store.listProjects(project)
     const counts = { submitted: 0, working: 0, 'input-required': 0, completed: 0, failed: 0, canceled: 0 }
     for (const p of projects) for (const k of Object.keys(counts) as Array<keyof typeof counts>) counts[k] += p.counts[k]
-    const workers = await this.listWorkers()
+    const { workers } = await this.listWorkers({ limit: Number.MAX_SAFE_INTEGER })
     const tally = (s: Worker['state']): number => workers.filter((w) => w.state === s).length
     return {
       project: project ?? null,
@@ -200,8 +241,9 @@ export class TaskLifecycle {
     }
   }
 
-  getTask (taskId: string): Promise<TaskHistory | null> {
-    return this.store.getHistory(taskId)
+  /** A task with its history, each list capped at `limit` entries. */
+  getTask (taskId: string, limit: number): Promise<TaskDetail | null> {
+    return this.store.getHistory(taskId, { limit })
   }
 
   listTasks (query: TaskListQuery): Promise<TaskPage> {
@@ -212,72 +254,137 @@ export class TaskLifecycle {
     return this.store.listProjects()
   }
 
+  /** Run post-commit work; a failure is logged, never answered. */
+  private async afterCommit (what: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn()
+    } catch (err) {
+      this.log.error({ err }, `${what} failed after a committed change`)
+    }
+  }
+
   /**
-   * Record that `worker` made a request. Writes at most once a second per worker (each write is a
-   * synced transaction); the offline threshold is whole seconds, so nothing observable is lost.
+   * Record that `worker` made a request: in memory, unless the store must hear it now (first
+   * request: worker.registered; back after being declared offline: worker.online).
    */
   private async touch (worker: string): Promise<void> {
     const now = this.now()
-    if (now - (this.lastTouch.get(worker) ?? -Infinity) < TOUCH_INTERVAL_MS) return
-    this.lastTouch.set(worker, now)
-    await this.store.touchWorker(worker, now)
-    if (!this.offlineTimer.armed) await this.armOfflineTimer()
-  }
-
-  /** After any state change: wake event readers, hand queued work to parked workers, re-arm timers. */
-  private async changed (): Promise<void> {
-    this.readers.settleAll(() => undefined)
-    await this.dispatch()
-    this.leaseTimer.arm(await this.store.nextLeaseDeadline(), this.now())
-  }
-
-  /** Offer queued tasks to parked workers, longest-waiting first; answer `finished` where it applies. */
-  private async dispatch (): Promise<void> {
-    if (this.dispatching) {
-      this.dispatchAgain = true
-      return
+    if (this.presence.touch(worker, now)) {
+      await this.store.transact((tx) => ops.seeWorker(tx, worker, now))
+      this.presence.stored(worker, now)
     }
+    if (!this.offlineTimer.armed) this.armOfflineTimer()
+  }
+
+  /** After every committed change with events: wake event readers, offer work to parked polls, re-arm the lease timer. */
+  private changed (change: StoreChange): void {
+    this.readers.wakeAll()
+    if ([...change.types].some((t) => WAKING.has(t))) {
+      for (const group of this.polls.groupsFor(change.projects)) this.pending.add(group)
+      void this.dispatch()
+    }
+    if (!this.stopped) void this.armLeaseTimer()
+  }
+
+  private async armLeaseTimer (): Promise<void> {
+    try {
+      this.leaseTimer.arm(await this.store.nextLeaseDeadline(), this.now())
+    } catch (err) {
+      this.log.error({ err }, 'could not read the next lease deadline; checking again in 1 s')
+      this.leaseTimer.arm(this.now() + 1000, this.now())
+    }
+  }
+
+  /** Offer queued tasks to the pending groups of parked polls, longest-waiting first. */
+  private async dispatch (): Promise<void> {
+    if (this.dispatching) return // the running loop takes the groups added meanwhile
     this.dispatching = true
     try {
-      do {
-        this.dispatchAgain = false
-        for (const parked of this.workers.entries()) {
-          const a = await this.store.claim(parked.key, parked.meta, this.now())
-          if (a !== null) {
-            // The client may have gone while the claim ran: give the task back, uncounted.
-            if (!this.workers.take(parked, assigned(a))) {
-              await this.store.release(a.lease.leaseId, this.now())
-              this.dispatchAgain = true // workers already passed over may take it now
-            }
-            this.readers.settleAll(() => undefined)
-          } else if (await this.store.isFinished(parked.meta.project)) {
-            this.workers.take(parked, { status: 'finished', message: FINISHED_MESSAGE })
-          }
-        }
-      } while (this.dispatchAgain)
+      for (let group = first(this.pending); group !== undefined; group = first(this.pending)) {
+        this.pending.delete(group)
+        await this.serve(group)
+      }
     } finally {
       this.dispatching = false
     }
   }
 
-  private async expireLeases (): Promise<void> {
-    const lapsed = await this.store.expireLeases(this.now())
-    if (lapsed > 0) this.log.info({ lapsed }, 'leases expired; tasks requeued or dead-lettered')
-    await this.changed()
+  /** Claim for the group's polls, oldest first, until the queue has nothing for them. */
+  private async serve (group: string): Promise<void> {
+    for (let poll = this.polls.head(group); poll !== undefined; poll = this.polls.head(group)) {
+      const a = await this.claimFor(poll)
+      if (a === undefined) return
+      if (a === null) {
+        if (await this.store.isFinished(poll.filter.project).catch(() => false)) {
+          for (let p = this.polls.head(group); p !== undefined; p = this.polls.head(group)) this.polls.settle(p, finished())
+        }
+        return
+      }
+      // The client may have gone while the claim ran: give the task back, uncounted.
+      if (!this.polls.settle(poll, assigned(a)) && !a.resumed) {
+        await this.afterCommit('release', async () => {
+          const now = this.now()
+          await this.store.transact((tx) => ops.release(tx, a.lease.leaseId, now))
+        })
+      }
+    }
   }
 
-  private async armOfflineTimer (): Promise<void> {
-    const oldest = await this.store.oldestOnlineLastSeen(this.workers.keys())
-    this.offlineTimer.arm(oldest === null ? null : oldest + this.config.offlineMs, this.now())
+  /** A claim for a parked poll: the assignment, null (nothing queued), or undefined (failed; logged). */
+  private async claimFor (poll: ParkedPoll): Promise<Assignment | null | undefined> {
+    try {
+      const now = this.now()
+      return await this.store.transact((tx) => ops.claim(tx, poll.worker, poll.filter, now))
+    } catch (err) {
+      // Storage trouble: the poll stays parked until the next change or its timeout.
+      this.log.error({ err, worker: poll.worker }, 'claim for a parked poll failed')
+      if (err instanceof CoordError && err.statusCode < 500) this.polls.settle(poll, empty())
+      return undefined
+    }
+  }
+
+  private async expireLeases (): Promise<void> {
+    const now = this.now()
+    const lapsed = await this.store.transact((tx) => ops.expireLeases(tx, now, EXPIRE_BATCH))
+    if (lapsed > 0) this.log.info({ lapsed }, 'leases expired; tasks requeued or dead-lettered')
+    if (lapsed === EXPIRE_BATCH) this.leaseTimer.arm(this.now(), this.now())
+    else await this.armLeaseTimer()
+  }
+
+  private armOfflineTimer (): void {
+    const { earliest } = this.presence.silent(-Infinity, (w) => this.polls.has(w))
+    this.offlineTimer.arm(earliest === null ? null : earliest + this.config.offlineMs, this.now())
   }
 
   private async detectOffline (): Promise<void> {
-    const n = await this.store.markOffline(this.now() - this.config.offlineMs + 1, this.workers.keys(), this.now())
-    if (n > 0) {
-      // The next request of a worker declared offline must reach the store (worker.online).
-      this.lastTouch.clear()
-      this.readers.settleAll(() => undefined)
+    const now = this.now()
+    const { silent } = this.presence.silent(now - this.config.offlineMs + 1, (w) => this.polls.has(w))
+    if (silent.length > 0) {
+      await this.store.transact((tx) => ops.markOffline(tx, silent, now))
+      this.presence.markedOffline(silent.map((w) => w.id))
     }
-    await this.armOfflineTimer()
+    this.armOfflineTimer()
   }
+
+  /** Write the last-seen times remembered since the last flush, in one transaction. */
+  private async flushPresence (): Promise<void> {
+    const dirty = this.presence.takeDirty()
+    if (dirty.length === 0) return
+    try {
+      await this.store.transact(async (tx) => {
+        for (const w of dirty) await tx.upsertWorker(w.id, { lastSeenAt: w.lastSeenAt })
+      })
+    } catch (err) {
+      this.presence.restore(dirty)
+      this.log.error({ err }, 'writing worker last-seen times failed; retrying at the next flush')
+    }
+  }
+}
+
+function isAborted (signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true
+}
+
+function first<T> (set: Set<T>): T | undefined {
+  return set.values().next().value
 }

@@ -1,14 +1,17 @@
 /**
- * The storage interface the lifecycle talks to. Each method is one atomic transaction; state changes
- * append their events in the same transaction, so an acknowledged change and its event survive a crash
- * together. SQLite implements it today (`sqlite-store.ts`); a PostgreSQL store implements the same
- * interface and passes the same contract tests (`test/store-contract.test.ts`).
+ * The storage interface the lifecycle talks to. A store persists, locks and queries; it decides
+ * nothing. Every rule (which task a worker gets, what a report does, when a project is done, what an
+ * event says) lives in `src/lifecycle/`, which runs it inside `transact`, so SQLite and PostgreSQL
+ * apply one set of rules (the split pg-boss keeps between `manager.ts` and `plans.ts`).
  *
- * All times are epoch milliseconds. Methods throw `CoordError` for caller mistakes (unknown task,
- * stale lease, conflict) and plain errors for storage failures.
+ * SQLite implements it today (`sqlite-store.ts`); a PostgreSQL store implements the same interface
+ * and runs the same contract and behaviour suites.
+ *
+ * All times are epoch milliseconds. Methods throw `CoordError` STORAGE_UNAVAILABLE (503) when the
+ * storage fails (disk full, file locked or replaced) and plain errors for bugs.
  */
-import type { TaskInput, Assignment, Lease, Task, ReportBody, TaskDetail, TaskPage } from '../schemas/tasks.js'
-import type { Event } from '../schemas/events.js'
+import type { TaskInput, Task, TaskDetail, TaskPage, TaskResult } from '../schemas/tasks.js'
+import type { Event, EventType } from '../schemas/events.js'
 import type { ProjectSummary } from '../schemas/workers.js'
 import type { TaskState } from '../schemas/common.js'
 import type { TaskSpec } from '../lifecycle/task-spec.js'
@@ -19,23 +22,42 @@ export interface ClaimFilter {
   type?: string | undefined
 }
 
-/** Result of a batch create. */
-export interface CreateOutcome {
-  created: string[]
-  existing: string[]
-  closed: boolean
+/** Why a lease ended; `null` while it is live. */
+export type LeaseEnd = 'completed' | 'failed' | 'blocked' | 'expired' | 'canceled' | 'released'
+
+/** The facts of a task the rules decide on. `leaseId` is the task's latest lease, live or not. */
+export interface TaskFacts {
+  id: string
+  project: string
+  state: TaskState
+  attempts: number
+  maxAttempts: number
+  /** Lease length in ms. */
+  leaseMs: number
+  leaseId: string | null
 }
 
-/** A task with its full history (the `GET /tasks/{id}` answer). */
-export type TaskHistory = TaskDetail
-
-/** Result of an accepted report. */
-export interface ReportOutcome {
-  task: Task
-  duplicate: boolean
+/** A stored lease. Times in ms. */
+export interface LeaseFacts {
+  id: string
+  taskId: string
+  worker: string
+  attempt: number
+  grantedAt: number
+  expiresAt: number
+  endedAt: number | null
+  endReason: LeaseEnd | null
 }
 
-/** A stored worker, before its state is derived. Times in ms. */
+/** A stored project. Times in ms. */
+export interface ProjectFacts {
+  name: string
+  createdAt: number
+  closedAt: number | null
+  finishedAt: number | null
+}
+
+/** A stored worker. Times in ms. */
 export interface WorkerRow {
   id: string
   firstSeenAt: number
@@ -44,6 +66,99 @@ export interface WorkerRow {
   tasksCompleted: number
   tasksFailed: number
   currentTask: string | null
+}
+
+/** A report to store, accepted or refused. `details` is already capped by the lifecycle. */
+export interface ReportRecordInput {
+  taskId: string
+  leaseId: string
+  worker: string
+  attempt: number | null
+  status: string
+  summary: string
+  deliverables: string[]
+  contextScore: number | null
+  question: string | null
+  details: Record<string, unknown> | null
+  accepted: boolean
+  rejection: string | null
+  at: number
+}
+
+/** An event to append; the store numbers it (`seq`, strictly increasing, never reused). */
+export interface EventDraft {
+  type: EventType
+  at: number
+  project: string | null
+  taskId: string | null
+  worker: string | null
+  data: Record<string, unknown>
+}
+
+/** Fields of a task a rule may change. */
+export interface TaskPatch {
+  state?: TaskState
+  attempts?: number
+  leaseId?: string | null
+  result?: TaskResult | null
+  finishedAt?: number | null
+  updatedAt: number
+}
+
+/** Which queued task to pick. */
+export interface PickOptions {
+  /** Skip tasks whose latest lease is this worker's and ended `failed` or `expired`. */
+  skipRetriesOf?: string
+}
+
+/**
+ * One transaction's view of the store. Reads see the transaction's own writes; everything written
+ * commits or rolls back together, events included.
+ */
+export interface StoreTx {
+  /** The stored identity of each id that exists: project, content hash and the task as posted. */
+  existingTasks (ids: string[]): Promise<Map<string, { project: string, specHash: string, input: TaskInput }>>
+  insertTask (spec: TaskSpec, input: TaskInput, now: number): Promise<void>
+  task (id: string): Promise<TaskFacts | null>
+  /** The task as the API shows it (with its live lease). @throws Error when it does not exist */
+  taskView (id: string): Promise<Task>
+  updateTask (id: string, patch: TaskPatch): Promise<void>
+  /** The best queued task for `filter`: highest priority, then posting order; null when none. Uses an index. */
+  pickQueued (filter: ClaimFilter, opts?: PickOptions): Promise<string | null>
+
+  lease (id: string): Promise<LeaseFacts | null>
+  /** The worker's live lease (`endedAt` null), if any: at most one exists (enforced by the store). */
+  liveLeaseOf (worker: string): Promise<LeaseFacts | null>
+  /** @throws CoordError WORKER_BUSY when the worker already holds a live lease */
+  insertLease (lease: LeaseFacts): Promise<void>
+  updateLease (id: string, patch: { expiresAt?: number, endedAt?: number | null, endReason?: LeaseEnd | null }): Promise<void>
+  /** Live leases whose deadline is at or before `now`, oldest deadline first, at most `limit`. */
+  lapsedLeases (now: number, limit: number): Promise<LeaseFacts[]>
+
+  insertReport (report: ReportRecordInput): Promise<void>
+
+  project (name: string): Promise<ProjectFacts | null>
+  /** Create the project if unknown. */
+  ensureProject (name: string, now: number): Promise<void>
+  updateProject (name: string, patch: { closedAt?: number, finishedAt?: number }): Promise<void>
+  /** Whether the project has a task in one of `states` (an EXISTS on an index, not a count). */
+  hasTaskIn (project: string, states: readonly TaskState[]): Promise<boolean>
+  /** Tasks of the project by state. */
+  stateCounts (project: string): Promise<Partial<Record<TaskState, number>>>
+
+  worker (id: string): Promise<WorkerRow | null>
+  upsertWorker (id: string, patch: { lastSeenAt: number, offlineAt?: number | null, firstSeenAt?: number }): Promise<void>
+  countWorkerResult (id: string, status: 'completed' | 'failed'): Promise<void>
+
+  appendEvent (event: EventDraft): Promise<void>
+}
+
+/** What a committed transaction changed, as subscribers hear it. */
+export interface StoreChange {
+  /** Projects named by the events the transaction appended (null stands for worker events). */
+  projects: ReadonlySet<string | null>
+  /** Event types appended, for cheap filtering. */
+  types: ReadonlySet<EventType>
 }
 
 /** Filters and page for `listTasks`. `after` is an opaque cursor (the task's sequence number). */
@@ -73,57 +188,41 @@ export interface StorageGuard {
   close (): void
 }
 
+/** A page of a task's history: at most `limit` leases, reports and events each. */
+export interface HistoryPage {
+  limit: number
+}
+
 /** The narrow storage interface. */
 export interface Store {
   /**
-   * Create a batch atomically. Ids that exist with the same content hash are reported as `existing`.
-   * @throws CoordError TASK_CONFLICT (same id, other content; nothing created), PROJECT_CLOSED
+   * Run `fn` in one transaction that takes the write lock at once (SQLite IMMEDIATE; PostgreSQL
+   * SERIALIZABLE or row locks). Commits when `fn` resolves, rolls back when it throws (and rethrows).
+   * `fn` must await nothing but `tx` calls. Subscribers hear of the change after the commit.
    */
-  createTasks (project: string, inputs: TaskInput[], specs: TaskSpec[], close: boolean, now: number): Promise<CreateOutcome>
-  /** The worker's live lease, if it holds one (the oldest, should it hold several). */
-  currentAssignment (worker: string, now: number): Promise<Assignment | null>
+  transact<T> (fn: (tx: StoreTx) => Promise<T>): Promise<T>
   /**
-   * Claim the best queued task for this worker (priority, then posting order), or null. A task whose
-   * latest lease this worker failed or let lapse comes last: retries go to someone else when possible.
+   * Call `listener` after every committed transaction that appended events, including (for stores
+   * shared between processes) those of other processes. Returns the unsubscribe function.
    */
-  claim (worker: string, filter: ClaimFilter, now: number): Promise<Assignment | null>
-  /** Give a just-claimed task back without counting the attempt (its requester had gone). */
-  release (leaseId: string, now: number): Promise<void>
-  /**
-   * Extend a lease by the task's lease length from `now`; revives a lapsed lease nobody else took.
-   * @throws CoordError TASK_NOT_FOUND, LEASE_* , TASK_CANCELED
-   */
-  heartbeat (taskId: string, worker: string, leaseId: string, now: number): Promise<Lease>
-  /**
-   * Apply a worker's report. A refused report is still stored in the task's history before throwing.
-   * @throws CoordError TASK_NOT_FOUND, LEASE_*, TASK_CANCELED, TASK_FINISHED
-   */
-  report (taskId: string, body: ReportBody, now: number): Promise<ReportOutcome>
-  /** End every lease whose deadline is at or before `now`; returns how many lapsed. */
-  expireLeases (now: number): Promise<number>
+  subscribe (listener: (change: StoreChange) => void): () => void
+
+  /** The worker's live lease as an assignment view, if any (read-only; the lifecycle checks expiry). */
+  liveLeaseView (worker: string): Promise<{ task: Task, lease: LeaseFacts } | null>
   /** The earliest deadline of a live lease, or null when none is live. */
   nextLeaseDeadline (): Promise<number | null>
-  /**
-   * Cancel a task that is not finished; ends its live lease.
-   * @throws CoordError TASK_NOT_FOUND, TASK_FINISHED
-   */
-  cancel (taskId: string, reason: string | undefined, now: number): Promise<Task>
-  /** Mark a project closed (no more tasks coming); creates it if unknown. */
-  closeProject (project: string, now: number): Promise<ProjectSummary>
-  /** Record that a worker made a request; registers it on first sight (emits worker.registered / worker.online). */
-  touchWorker (worker: string, now: number): Promise<void>
-  /** Declare offline (emit worker.offline) every worker silent since before `silentSince`, except `except`. */
-  markOffline (silentSince: number, except: ReadonlySet<string>, now: number): Promise<number>
-  /** The earliest `lastSeenAt` among workers not yet declared offline, or null. */
-  oldestOnlineLastSeen (except: ReadonlySet<string>): Promise<number | null>
-  /** Whether the project (or, with none, every project) is done; false while no project exists. */
+  /** Workers not declared offline, with their stored `lastSeenAt`. */
+  onlineWorkers (): Promise<Array<{ id: string, lastSeenAt: number }>>
+  /** Whether the project (or, with none, every project) is finished; false while no project exists. */
   isFinished (project: string | undefined): Promise<boolean>
   getTask (taskId: string): Promise<Task | null>
-  getHistory (taskId: string): Promise<TaskHistory | null>
+  /** A task with its history, each list capped at `page.limit` (oldest first). */
+  getHistory (taskId: string, page: HistoryPage): Promise<TaskDetail | null>
   listTasks (query: TaskListQuery): Promise<TaskPage>
-  listWorkers (): Promise<WorkerRow[]>
+  /** Workers in order of first request; `after` is the previous page's `nextAfter` (an opaque number). */
+  listWorkers (page: { after?: number | undefined, limit: number }): Promise<{ workers: WorkerRow[], nextAfter: number | null }>
   listProjects (project?: string): Promise<ProjectSummary[]>
-  /** Events with `seq > after`, oldest first, optionally for one project. */
+  /** Events with `seq > after`, oldest first, optionally for one project (plus worker events). */
   events (after: number, project: string | undefined, limit: number): Promise<Event[]>
   /** Whether writes can be acknowledged now (file still in place, writable, not locked by others). */
   health (): Promise<StoreHealth>

@@ -1,0 +1,59 @@
+/**
+ * Every event the lifecycle emits, with one payload schema per type. The builders below are the only
+ * place an event's `data` is shaped, so every store records the same events; the schemas are
+ * registered with the app (`EventData.<type>` components in the OpenAPI document) and the contract
+ * tests validate stored events against them.
+ *
+ * Timestamps inside payloads are ISO 8601 strings; builder arguments are epoch ms.
+ */
+import { Type, type Static, type TObject, type TSchema } from 'typebox'
+import type { EventType } from '../schemas/events.js'
+import type { EventDraft } from '../store/store.js'
+
+const Iso = Type.String({ format: 'date-time' })
+const Count = Type.Integer({ minimum: 0 })
+
+/** `data` of each event type. */
+export const EventData = {
+  'task.created': Type.Object({ type: Type.String(), priority: Type.Integer() }),
+  'task.claimed': Type.Object({ leaseId: Type.String(), attempt: Type.Integer({ minimum: 1 }), expiresAt: Iso, revived: Type.Optional(Type.Boolean()) }),
+  'task.completed': Type.Object({ attempt: Type.Integer(), deliverables: Type.Array(Type.String()), contextScore: Type.Union([Type.Integer(), Type.Null()]) }),
+  'task.failed': Type.Object({ attempt: Type.Integer(), final: Type.Boolean(), willRetry: Type.Boolean(), summary: Type.String() }),
+  'task.requeued': Type.Object({ reason: Type.String(), leaseId: Type.String() }),
+  'task.input_required': Type.Object({ attempt: Type.Integer(), question: Type.String() }),
+  'task.lease_expired': Type.Object({ leaseId: Type.String(), attempt: Type.Integer(), expiredAt: Iso, requeued: Type.Boolean() }),
+  'task.canceled': Type.Object({ previousState: Type.String(), reason: Type.Union([Type.String(), Type.Null()]) }),
+  'task.report_rejected': Type.Object({ code: Type.String(), status: Type.String(), leaseId: Type.String() }),
+  'worker.registered': Type.Object({}),
+  'worker.offline': Type.Object({ lastSeenAt: Iso }),
+  'worker.online': Type.Object({ offlineSince: Iso }),
+  'project.closed': Type.Object({}),
+  'project.finished': Type.Object({ counts: Type.Record(Type.String(), Count) }),
+} satisfies Record<EventType, TObject>
+
+/** The payload type of event type `K`. */
+export type EventDataOf<K extends EventType> = Static<(typeof EventData)[K]>
+
+/** Where an event belongs: its project, task and worker (each may be null). */
+export interface EventSubject {
+  project?: string | null
+  taskId?: string | null
+  worker?: string | null
+}
+
+/** An event of type `type` with a payload checked against its schema at compile time. */
+export function event<K extends EventType> (type: K, at: number, subject: EventSubject, data: EventDataOf<K>): EventDraft {
+  return { type, at, project: subject.project ?? null, taskId: subject.taskId ?? null, worker: subject.worker ?? null, data: data as Record<string, unknown> }
+}
+
+/** The payload schemas with `$id`s (`EventData.task.created`, ...), for `app.addSchema`. */
+export function eventDataSchemas (): Array<TSchema & { $id: string }> {
+  return Object.entries(EventData).map(([type, schema]) => ({
+    ...schema,
+    $id: `EventData.${type}`,
+    description: `\`data\` of a \`${type}\` event.`,
+  }))
+}
+
+/** Epoch ms to ISO 8601. */
+export const iso = (ms: number): string => new Date(ms).toISOString()

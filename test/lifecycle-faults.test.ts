@@ -1,0 +1,95 @@
+// The lifecycle keeps its promises when the store is slow or fails: timers re-arm after a failed run,
+// no wake-up is lost between a claim and parking, a committed request never answers 5xx because of
+// what ran after its commit, and a change costs nothing for parked polls it cannot serve.
+import t from 'tap'
+import { request } from 'undici'
+import { claim, eventually, listen, post, postTasks } from './helper.js'
+import { faulty, type Faults } from './faulty-store.js'
+
+async function poll (url: string, worker: string, wait: number, extra = '') {
+  const res = await request(`${url}/tasks/next?worker=${worker}&wait=${wait}${extra}`)
+  const text = await res.body.text()
+  return { status: res.statusCode, body: text === '' ? null : JSON.parse(text) }
+}
+
+t.test('a lease-expiry run that fails is retried: the lapsed task is requeued soon after the store recovers', async (t) => {
+  let faults!: Faults
+  const { app } = await listen(t, {}, (s) => { const w = faulty(s); faults = w.faults; return w.store })
+  await postTasks(app, ['a'], { leaseSeconds: 1 })
+  const a = await claim(app, 'w1')
+  t.equal(a.lease.attempt, 1)
+  faults.failNext = 2 // the expiry at the 1 s deadline fails, and its first retry too
+  const requeued = await eventually(async () => (await app.inject('/tasks/a')).json().task.state === 'submitted', 4000)
+  t.ok(requeued, 'requeued within ~1 s + two backoff retries, not left working')
+  t.equal(faults.failNext, 0, 'the injected failures were hit')
+})
+
+t.test('no wake-up is lost: a task committed between a poll\'s claim and its parking still reaches it', async (t) => {
+  let faults!: Faults
+  const { app, url } = await listen(t, {}, (s) => { const w = faulty(s, { delayMs: 20 }); faults = w.faults; return w.store })
+  await poll(url, 'w1', 0) // register
+  for (let i = 0; i < 3; i++) {
+    // The poll's first claim finds nothing; the task is committed right after it, before the poll parks.
+    faults.after = { method: 'transact', run: () => postTasks(app, [`t${i}`]) }
+    const started = Date.now()
+    const res = await poll(url, 'w1', 10)
+    t.equal(res.status, 200, `round ${i}: the poll got the task`)
+    t.ok(Date.now() - started < 3000, `round ${i}: answered in ${Date.now() - started} ms, not after its 10 s wait`)
+    await post(app, `/tasks/t${i}/report`, { worker: 'w1', leaseId: res.body.lease.leaseId, status: 'completed', summary: 'ok' })
+  }
+})
+
+t.test('no event wake-up is lost: an event committed between a reader\'s read and its parking still reaches it', async (t) => {
+  let faults!: Faults
+  const { app, url } = await listen(t, {}, (s) => { const w = faulty(s, { delayMs: 20 }); faults = w.faults; return w.store })
+  const after = (await app.inject('/events')).json().nextAfter
+  faults.after = { method: 'events', run: () => postTasks(app, ['a']) }
+  const started = Date.now()
+  const body = await (await request(`${url}/events?after=${after}&wait=10`)).body.json() as { events: Array<{ type: string }> }
+  t.equal(body.events[0]?.type, 'task.created')
+  t.ok(Date.now() - started < 3000, `answered in ${Date.now() - started} ms, not after its 10 s wait`)
+})
+
+t.test('a post whose batch committed answers 201 even when handing it to a parked worker fails', async (t) => {
+  let faults!: Faults
+  const { app, url } = await listen(t, {}, (s) => { const w = faulty(s); faults = w.faults; return w.store })
+  await poll(url, 'w1', 0)
+  const pending = poll(url, 'w1', 3)
+  t.ok(await eventually(async () => (await app.inject('/workers')).json().workers[0].waiting))
+  const start = faults.transactions
+  faults.failWhen = () => faults.transactions === start + 2 // the post commits; the claim for the parked poll fails
+  const res = await request(`${url}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ project: 'p1', tasks: [{ id: 'a', description: 'x' }] }) })
+  t.equal(res.statusCode, 201)
+  t.ok(faults.transactions >= start + 2, 'the claim for the parked poll was attempted (and failed)')
+  await res.body.dump()
+  await pending
+  const wait = await poll(url, 'w1', 0)
+  t.equal(wait.status, 200, 'the task is still there for the next poll')
+})
+
+t.test('a post that wakes nobody makes no claim for polls parked on other projects', async (t) => {
+  let faults!: Faults
+  const { app, url } = await listen(t, {}, (s) => { const w = faulty(s); faults = w.faults; return w.store })
+  const parked = Array.from({ length: 50 }, (_, i) => poll(url, `idle-${i}`, 30, '&project=idle'))
+  t.ok(await eventually(async () => (await app.inject('/status')).json().workers.waiting === 50, 10_000), '50 polls parked')
+  const before = faults.transactions
+  await postTasks(app, ['x1', 'x2'], {}, 'busy')
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  t.equal(faults.transactions - before, 1, 'one transaction (the post), no claim per parked poll')
+  await postTasks(app, ['i1'], {}, 'idle')
+  t.ok(await eventually(async () => (await app.inject('/tasks/i1')).json().task.state === 'working'), 'a post to their project is claimed')
+  t.ok(faults.transactions - before <= 4, `a few transactions for that post, not one per parked poll (${faults.transactions - before})`)
+  await app.close()
+  await Promise.all(parked)
+})
+
+t.test('presence costs no write per poll', async (t) => {
+  let faults!: Faults
+  const { app, url } = await listen(t, {}, (s) => { const w = faulty(s); faults = w.faults; return w.store })
+  await poll(url, 'w1', 0)
+  const before = faults.transactions
+  for (let i = 0; i < 10; i++) await poll(url, 'w1', 0)
+  t.equal(faults.transactions - before, 10, 'only the ten claim attempts: no presence write per poll')
+  const seen = (await app.inject('/workers')).json().workers[0].lastSeenAt
+  t.ok(Date.parse(seen) >= Date.now() - 2000, 'the last-seen time is current')
+})
