@@ -8,6 +8,7 @@ import * as ops from '../src/lifecycle/operations.js'
 import { toSpec } from '../src/lifecycle/task-spec.js'
 import type { ReportBody, TaskInput } from '../src/schemas/tasks.js'
 import type { ClaimFilter, Store, StoreChange } from '../src/store/store.js'
+import { faulty } from './faulty-store.js'
 import { storeFactories } from './stores.js'
 
 const defaults = { leaseMs: 60_000, maxAttempts: 2 }
@@ -57,9 +58,9 @@ for (const [name, open] of storeFactories()) {
     t.equal(await store.nextLeaseDeadline(), T0 + 60_000)
   })
 
-  t.test(`${name}: one live lease per worker, also under concurrent claims`, async (t) => {
+  t.test(`${name}: one live lease per worker, also under concurrent claims through an asynchronous store`, async (t) => {
     const store = await fresh(t)
-    const s = harness(store)
+    const s = harness(faulty(store, { delayMs: 5 }).store) // every call and answer delayed, as over a network
     await s.create('p', Array.from({ length: 20 }, (_, i) => ({ id: `t${i}`, description: 'x' })))
     const same = await Promise.all([s.claim('w1'), s.claim('w1'), s.claim('w1')])
     t.equal(new Set(same.map((a) => a?.lease.leaseId)).size, 1, 'three concurrent claims of one worker share one lease')

@@ -27,6 +27,11 @@ function filterShape (f: ClaimFilter): string {
   return f.type !== undefined ? 'type' : 'none'
 }
 
+/** The claim query for a filter (named parameters @project, @type, @worker as the filter needs). */
+export function pickSql (filter: ClaimFilter, skipRetries: boolean): string {
+  return `SELECT t.id FROM tasks t WHERE ${PICK_WHERE[filterShape(filter)] as string} ${skipRetries ? SKIP_RETRIES : ''} ORDER BY t.priority DESC, t.seq LIMIT 1`
+}
+
 export function toLeaseFacts (r: LeaseRow): LeaseFacts {
   return { id: r.id, taskId: r.task_id, worker: r.worker, attempt: r.attempt, grantedAt: r.granted_at, expiresAt: r.expires_at, endedAt: r.ended_at, endReason: r.end_reason }
 }
@@ -104,7 +109,7 @@ export class SqliteTx implements StoreTx {
 
   async pickQueued (filter: ClaimFilter, opts: PickOptions = {}): Promise<string | null> {
     const skip = opts.skipRetriesOf !== undefined
-    const sql = `SELECT t.id FROM tasks t WHERE ${PICK_WHERE[filterShape(filter)] as string} ${skip ? SKIP_RETRIES : ''} ORDER BY t.priority DESC, t.seq LIMIT 1`
+    const sql = pickSql(filter, skip)
     const params: Record<string, unknown> = {}
     if (filter.project !== undefined) params.project = filter.project
     if (filter.type !== undefined) params.type = filter.type
