@@ -10,7 +10,7 @@ import { CoordError } from '../errors.js'
 import type { Event, EventPage } from '../schemas/events.js'
 import type { Assignment, CreateTasksBody, CreateTasksResult, Lease, NextOutcome, ReportBody, ReportResult, Task, TaskPage } from '../schemas/tasks.js'
 import type { ProjectSummary, Status, Worker } from '../schemas/workers.js'
-import type { ClaimFilter, Store, TaskHistory, TaskListQuery } from '../store/store.js'
+import type { ClaimFilter, Store, StoreHealth, TaskHistory, TaskListQuery } from '../store/store.js'
 import { DeadlineTimer } from './deadline-timer.js'
 import { workerState } from './rules.js'
 import { DEFAULT_PROJECT, toSpec } from './task-spec.js'
@@ -199,6 +199,9 @@ export class TaskLifecycle {
       projects,
     }
   }
+
+  /** `GET /health`: whether the store can take writes now. */
+  health (): Promise<StoreHealth> { return this.store.health() }
 
   getTask (taskId: string): Promise<TaskHistory | null> {
     return this.store.getHistory(taskId)
