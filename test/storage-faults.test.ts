@@ -100,6 +100,16 @@ t.test('the file deleted under the store: /health 503 with the store problem, wr
   t.match(told[0], 'Restart the server.')
 })
 
+t.test('the lock removed under the store: writes refused, since another server could now take the file', async (t) => {
+  const { app, file } = await appOnFile(t)
+  fs.rmSync(`${file}.lock`, { recursive: true })
+  // proper-lockfile notices at its next refresh (every 2 s).
+  t.ok(await eventually(async () => (await app.inject('/health')).statusCode === 503, 6000), '/health turns 503')
+  const res = await post(app, '/tasks', batch('unlocked', 1, 10))
+  t.equal(res.statusCode, 503)
+  t.match(res.json().message, `the lock ${file}.lock was removed or taken by another process`)
+})
+
 t.test('one store per file within a process too; closing releases the lock', async (t) => {
   const file = join(tempDir(), 'coord.db')
   const first = openSqliteStore(file)
