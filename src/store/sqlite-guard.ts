@@ -75,6 +75,50 @@ function assertWritable (path: string, what: string): void {
   }
 }
 
+/**
+ * Take `<path>.lock` and record this process as its owner in `<path>.lock.pid`.
+ * @returns the release function
+ * @throws StoreRefusedError when a running process holds it or it cannot be created
+ */
+function takeLock (path: string, onCompromised: (err: Error) => void): () => void {
+  const lockPath = `${path}.lock`
+  const options = { realpath: false, stale: STALE_MS, update: UPDATE_MS, onCompromised } // realpath: the file may not exist yet
+  let release: () => void
+  try {
+    release = lockfile.lockSync(path, options)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') {
+      throw new StoreRefusedError(`Cannot create the lock ${lockPath} next to the database file (${(err as Error).message}). Make ${dirname(path)} writable.`)
+    }
+    // Held, and refreshed within STALE_MS: by a running server, or by one killed moments ago?
+    const owner = readOwner(lockPath)
+    if (owner === process.pid) {
+      throw new StoreRefusedError(`This process already has the database file ${path} open. Close that store first.`)
+    }
+    if (owner !== null && running(owner)) {
+      throw new StoreRefusedError(`Another coordination server (pid ${owner}) is using the database file ${path}. ` +
+        `Use that server, stop it first, or set COORD_DB (--db) to another file. If pid ${owner} is not a coordination server, remove ${lockPath}.`)
+    }
+    if (owner === null) {
+      throw new StoreRefusedError(`The database file ${path} is locked (${lockPath}) by a server that is starting or crashed moments ago. ` +
+        `Retry in ${STALE_MS / 1000} s; if no server runs, remove ${lockPath}.`)
+    }
+    try { rmdirSync(lockPath) } catch {} // its owner is gone (kill -9, crash)
+    try {
+      release = lockfile.lockSync(path, options)
+    } catch {
+      throw new StoreRefusedError(`Another coordination server took the database file ${path} while this one started. Use that server, or set COORD_DB (--db) to another file.`)
+    }
+  }
+  try {
+    writeFileSync(`${lockPath}.pid`, String(process.pid))
+  } catch (err) {
+    release()
+    throw new StoreRefusedError(`Cannot write ${lockPath}.pid next to the database file (${(err as Error).message}). Make ${dirname(path)} writable.`)
+  }
+  return release
+}
+
 /** The `StorageGuard` of a SQLite file store: its lock, and the identity of the file it opened. */
 export class SqliteGuard implements StorageGuard {
   private identity: { dev: number, ino: number } | null = null
@@ -94,44 +138,10 @@ export class SqliteGuard implements StorageGuard {
    */
   static acquire (file: string, opts: GuardOptions = {}): SqliteGuard {
     const path = resolve(file)
-    const lockPath = `${path}.lock`
-    let guard: SqliteGuard | undefined
-    const options = {
-      realpath: false, // the file may not exist yet
-      stale: STALE_MS,
-      update: UPDATE_MS,
-      onCompromised: (err: Error) => { guard?.loseLock(err) },
-    }
     assertWritable(dirname(path), 'database directory')
-    let release: () => void
-    try {
-      release = lockfile.lockSync(path, options)
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') {
-        throw new StoreRefusedError(`Cannot create the lock ${lockPath} next to the database file (${(err as Error).message}). Make ${dirname(path)} writable.`)
-      }
-      // Held, and refreshed within STALE_MS: by a running server, or by one killed moments ago?
-      const owner = readOwner(lockPath)
-      if (owner !== null && owner !== process.pid && running(owner)) {
-        throw new StoreRefusedError(`Another coordination server (pid ${owner}) is using the database file ${path}. ` +
-          `Use that server, stop it first, or set COORD_DB (--db) to another file. If pid ${owner} is not a coordination server, remove ${lockPath}.`)
-      }
-      if (owner === process.pid) {
-        throw new StoreRefusedError(`This process already has the database file ${path} open. Close that store first.`)
-      }
-      if (owner === null) {
-        throw new StoreRefusedError(`The database file ${path} is locked (${lockPath}) by a server that is starting or crashed moments ago. ` +
-          `Retry in ${STALE_MS / 1000} s; if no server runs, remove ${lockPath}.`)
-      }
-      try { rmdirSync(lockPath) } catch {} // its owner is gone (kill -9, crash)
-      try {
-        release = lockfile.lockSync(path, options)
-      } catch {
-        throw new StoreRefusedError(`Another coordination server took the database file ${path} while this one started. Use that server, or set COORD_DB (--db) to another file.`)
-      }
-    }
-    writeFileSync(`${lockPath}.pid`, String(process.pid))
-    guard = new SqliteGuard(path, release, opts)
+    const holder: { guard?: SqliteGuard } = {}
+    const release = takeLock(path, (err) => holder.guard?.loseLock(err))
+    const guard = holder.guard = new SqliteGuard(path, release, opts)
     try {
       for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) assertWritable(f, 'database file')
     } catch (err) {
