@@ -41,12 +41,13 @@ export function addServeCommand (program: Command): void {
       return
     }
     // Loaded on demand: the other subcommands need neither Fastify nor SQLite.
-    const { startServer } = await import('../src/server.js')
+    const { startServer, StartupError } = await import('../src/server.js')
     try {
       await startServer(config)
     } catch (err) {
       process.stderr.write(`coordination server failed to start: ${(err as Error).message}\n`)
-      process.exit(EXIT.ERROR) // close-with-grace handlers are installed: leave at once
+      // 78 when another server uses the database file or it cannot be written
+      process.exit(err instanceof StartupError ? err.exitCode : EXIT.ERROR)
     }
   })
 }

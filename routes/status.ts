@@ -1,8 +1,14 @@
-/** Progress at a glance, and the liveness probe. */
+/** Progress at a glance, and the health probe (the process runs and its store can take writes). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { commonErrors, described, ProjectName } from '../src/schemas/common.js'
 import { Status } from '../src/schemas/workers.js'
+
+const StoreHealthBody = Type.Object({
+  ok: Type.Boolean({ description: 'Whether the store can take writes now.' }),
+  message: Type.String({ description: '`ok`, or what is wrong with the store.', examples: ['ok'] }),
+}, { description: 'The store behind the API.' })
+const Uptime = Type.Number({ description: 'Seconds since the server process started.' })
 
 const status: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/status', {
@@ -19,10 +25,26 @@ const status: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['observe'],
       operationId: 'health',
-      summary: 'Liveness: 200 while the server runs',
-      response: { 200: Type.Object({ status: Type.Literal('ok'), uptimeSeconds: Type.Number() }, { description: 'The server is up.' }) },
+      summary: 'Health: 200 while the server runs and its store can take writes, 503 when it cannot',
+      description: 'A 503 answer is shaped like every error (`code`, `message`) and also says what is wrong with the store. ' +
+        'It does not try a write: a full disk shows up as 503 on the write that needs the space.',
+      response: {
+        200: Type.Object({ status: Type.Literal('ok'), store: StoreHealthBody, uptimeSeconds: Uptime }, { description: 'The server is up and its store can take writes.' }),
+        503: Type.Object({
+          code: Type.Literal('STORAGE_UNAVAILABLE'),
+          message: Type.String({ description: 'What is wrong and what to do.' }),
+          status: Type.Literal('unhealthy'),
+          store: StoreHealthBody,
+          uptimeSeconds: Uptime,
+        }, { description: 'The server runs but its store cannot take writes (database file deleted or replaced, lock lost, unreadable).' }),
+      },
     },
-  }, async () => ({ status: 'ok' as const, uptimeSeconds: Math.round(process.uptime()) }))
+  }, async (_request, reply) => {
+    const store = await app.lifecycle.health()
+    const uptimeSeconds = Math.round(process.uptime())
+    if (store.ok) return { status: 'ok' as const, store, uptimeSeconds }
+    return reply.code(503).send({ code: 'STORAGE_UNAVAILABLE' as const, message: store.message, status: 'unhealthy' as const, store, uptimeSeconds })
+  })
 }
 
 export default status

@@ -8,6 +8,23 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { pathToFileURL } from 'node:url'
 import { buildApp } from './app.js'
 import { loadConfig, type Config } from './config.js'
+import { openSqliteStore } from './store/sqlite-open.js'
+import { StoreRefusedError } from './store/sqlite-guard.js'
+import type { Store } from './store/store.js'
+
+/** Exit code for a configuration the server cannot run with (sysexits.h EX_CONFIG). */
+export const EX_CONFIG = 78
+
+/**
+ * The server refused to start for a reason the engineer must fix (another server uses the database
+ * file, the file cannot be written); `exitCode` is what the process should exit with.
+ */
+export class StartupError extends Error {
+  constructor (message: string, readonly exitCode: number, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'StartupError'
+  }
+}
 
 /** pino options: pretty, human output when stdout is a terminal, JSON lines otherwise. */
 export function loggerOptions (config: Config): FastifyServerOptions['logger'] {
@@ -31,20 +48,44 @@ export async function listenLocal (app: FastifyInstance): Promise<string> {
 }
 
 /**
- * Build the app, listen on HOST:PORT and install the graceful-close handlers.
+ * Open the store, build the app, listen on HOST:PORT and install the graceful-close handlers.
  * @returns the listening app and its base URL (with the real port when PORT is 0)
+ * @throws StartupError (exit code 78) when another server uses COORD_DB or it cannot be written
  */
 export async function startServer (config: Config): Promise<{ app: FastifyInstance, url: string }> {
-  const app = await buildApp(config, { logger: loggerOptions(config) })
-  closeWithGrace({ delay: 10_000, logger: { error: (m: unknown) => app.log.error(m) } }, async ({ err, signal }) => {
-    if (err !== undefined) app.log.error({ err }, 'closing after an uncaught error')
-    else app.log.info({ signal }, 'closing')
-    await app.close()
+  let app: FastifyInstance | undefined
+  const store = openStore(config, (message) => app?.log.error({ db: config.COORD_DB }, message))
+  try {
+    app = await buildApp(config, { logger: loggerOptions(config), store })
+  } catch (err) {
+    await store.close()
+    throw err
+  }
+  const ready = app
+  try {
+    await ready.listen({ port: config.PORT, host: config.HOST })
+  } catch (err) {
+    await ready.close() // releases the database file's lock
+    throw err
+  }
+  closeWithGrace({ delay: 10_000, logger: { error: (m: unknown) => ready.log.error(m) } }, async ({ err, signal }) => {
+    if (err !== undefined) ready.log.error({ err }, 'closing after an uncaught error')
+    else ready.log.info({ signal }, 'closing')
+    await ready.close()
   })
-  await app.listen({ port: config.PORT, host: config.HOST })
-  const url = baseUrl(app, config.HOST)
-  app.log.info({ url, docs: `${url}/docs`, db: config.COORD_DB }, `coordination server ready: Swagger UI at ${url}/docs`)
-  return { app, url }
+  const url = baseUrl(ready, config.HOST)
+  ready.log.info({ url, docs: `${url}/docs`, db: config.COORD_DB }, `coordination server ready: Swagger UI at ${url}/docs`)
+  return { app: ready, url }
+}
+
+/** The SQLite store at COORD_DB; a refusal (locked, not writable) becomes a StartupError with exit 78. */
+function openStore (config: Config, onUnavailable: (message: string) => void): Store {
+  try {
+    return openSqliteStore(config.COORD_DB, { onUnavailable })
+  } catch (err) {
+    if (err instanceof StoreRefusedError) throw new StartupError(err.message, EX_CONFIG, { cause: err })
+    throw err
+  }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
@@ -53,10 +94,10 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     config = loadConfig()
   } catch (err) {
     console.error((err as Error).message)
-    process.exit(78) // EX_CONFIG
+    process.exit(EX_CONFIG)
   }
   startServer(config).catch((err: Error) => {
     console.error(`coordination server failed to start: ${err.message}`)
-    process.exit(1)
+    process.exit(err instanceof StartupError ? err.exitCode : 1)
   })
 }

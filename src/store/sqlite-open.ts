@@ -1,29 +1,86 @@
 /**
- * Opening the SQLite file: pragmas (WAL, `synchronous = FULL`) and the numbered migrations in
+ * Opening the SQLite file: the guard (one server per file, writable, not replaced while running), pragmas
+ * (WAL, `synchronous = FULL`, a short busy timeout) and the numbered migrations in
  * `src/store/migrations/sqlite/`, tracked in `PRAGMA user_version`.
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import Database from 'better-sqlite3'
 import { packageRoot } from '../paths.js'
+import { SqliteGuard, StoreRefusedError, type GuardOptions } from './sqlite-guard.js'
 import { SqliteStore } from './sqlite-store.js'
+import { storageTrouble } from './storage-errors.js'
 
 const MIGRATIONS = join(packageRoot, 'src', 'store', 'migrations', 'sqlite')
 
 /**
- * Open (creating if needed) the database at `file` (`:memory:` allowed) and apply pending migrations,
- * the numbered files in `src/store/migrations/sqlite/`, tracked in `PRAGMA user_version`.
+ * How long a statement waits for another connection's lock, in ms. better-sqlite3 is synchronous, so the
+ * wait blocks the event loop (every request, `/health` included); with one server per file only outside
+ * tools (a backup, the sqlite3 shell) take the lock, and past this a write answers 503 STORAGE_UNAVAILABLE.
  */
-export function openSqliteStore (file: string): SqliteStore {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
-  const db = new Database(file)
+export const BUSY_TIMEOUT_MS = 250
+
+/** Options for `openSqliteStore`. */
+export interface OpenOptions extends GuardOptions {
+  /** Called with the open connection after the migrations (tests set pragmas such as `max_page_count`). */
+  onOpen?: (db: Database.Database) => void
+}
+
+/**
+ * Open (creating if needed) the database at `file` (`:memory:` allowed) and apply pending migrations,
+ * the numbered files in `src/store/migrations/sqlite/`, tracked in `PRAGMA user_version`. A file store
+ * holds `<file>.lock` until closed.
+ * @throws StoreRefusedError when another server uses the file or it cannot be written (exit 78 at start-up)
+ */
+export function openSqliteStore (file: string, opts: OpenOptions = {}): SqliteStore {
+  if (file === ':memory:') return new SqliteStore(prepare(new Database(file), file, opts))
+  try {
+    mkdirSync(dirname(file), { recursive: true })
+  } catch (err) {
+    throw new StoreRefusedError(`Cannot create the directory of the database file ${file} (${(err as Error).message}). Create it, or set COORD_DB (--db) to a writable location.`)
+  }
+  const guard = SqliteGuard.acquire(file, opts)
+  let db: Database.Database | undefined
+  try {
+    db = new Database(file)
+    prepare(db, file, opts)
+    guard.watch()
+    return new SqliteStore(db, guard)
+  } catch (err) {
+    db?.close()
+    guard.close()
+    throw err
+  }
+}
+
+function prepare (db: Database.Database, file: string, opts: OpenOptions): Database.Database {
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = FULL')
   db.pragma('foreign_keys = ON')
-  db.pragma('busy_timeout = 5000')
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
+  probeWrite(db, file)
   migrate(db)
-  return new SqliteStore(db)
+  opts.onOpen?.(db)
+  return db
 }
+
+/** A write rolled back: SQLite opens a file it may not write read-only and would refuse every write later. */
+function probeWrite (db: Database.Database, file: string): void {
+  try {
+    db.transaction(() => {
+      db.pragma(`user_version = ${db.pragma('user_version', { simple: true }) as number}`)
+      throw new Rollback()
+    }).immediate()
+  } catch (err) {
+    if (err instanceof Rollback) return
+    const what = storageTrouble(err)
+    if (what === null || (err as { code: string }).code.startsWith('SQLITE_BUSY')) throw err
+    throw new StoreRefusedError(`The database file ${file} cannot be written: ${what} (${(err as { code: string }).code}). ` +
+      'Make it writable by the user running the server, or set COORD_DB (--db) to a writable location.')
+  }
+}
+
+class Rollback extends Error {}
 
 function migrate (db: Database.Database): void {
   const applied = db.pragma('user_version', { simple: true }) as number
