@@ -20,7 +20,7 @@ const status: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['observe'],
       operationId: 'health',
       summary: 'Liveness: 200 while the server runs',
-      response: { 200: Type.Object({ status: Type.Literal('ok'), uptimeSeconds: Type.Number() }, { description: 'The server is up.' }) },
+      response: { 200: Type.Object({ status: Type.Literal('ok'), uptimeSeconds: Type.Number() }, { description: 'The server is up.' }), ...commonErrors },
     },
   }, async () => ({ status: 'ok' as const, uptimeSeconds: Math.round(process.uptime()) }))
 }

@@ -8,6 +8,7 @@ import type { Config } from './config.js'
 import { fastifyOptions } from './fastify-options.js'
 import { ErrorBody } from './schemas/common.js'
 import errors from './plugins/errors.js'
+import jsonBody from './plugins/json-body.js'
 import security from './plugins/security.js'
 import openapi from './plugins/openapi.js'
 import lifecycle from './plugins/lifecycle.js'
@@ -31,9 +32,8 @@ export interface BuildOptions {
 export async function buildApp (config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify(fastifyOptions(config, opts.logger ?? false)).withTypeProvider<TypeBoxTypeProvider>()
   app.addSchema(ErrorBody)
-  // JSON only: a text/plain body is 415, not a string that fails validation in a confusing way.
-  app.removeContentTypeParser('text/plain')
   await app.register(errors)
+  await app.register(jsonBody)
   await app.register(security, { allowedHosts: config.COORD_ALLOWED_HOSTS.split(',') })
   await app.register(openapi)
   await app.register(lifecycle, { config, ...(opts.store === undefined ? {} : { store: opts.store }) })
