@@ -1,7 +1,7 @@
 // Requests refused before any route runs (malformed HTTP, bad URLs, oversized headers, slow clients)
 // still get the API's JSON error { code, message }, never an echo of the URL; slow clients are cut
 // off while the server stays reachable. Raw sockets: inject cannot send malformed HTTP or trickle.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { connect } from 'node:net'
 import { listen, sleep } from './helper.js'
 
@@ -30,7 +30,7 @@ function raw (url: string, send: (write: (s: string) => boolean) => void, timeou
 /** A raw request and its answer; the connection is closed after the answer. */
 const request = (url: string, text: string): Promise<RawAnswer> => raw(url, (write) => write(text))
 
-function assertJsonError (t: Tap.Test, a: RawAnswer, status: number, code: string, label: string): void {
+function assertJsonError (t: Test, a: RawAnswer, status: number, code: string, label: string): void {
   t.equal(a.status, status, `${label}: status`)
   t.match(a.headers, /content-type: application\/json/i, `${label}: JSON`)
   const body = JSON.parse(a.body)
