@@ -29,13 +29,14 @@ const status: FastifyPluginAsyncTypebox = async (app) => {
       description: 'A 503 answer is shaped like every error (`code`, `message`) and also says what is wrong with the store. ' +
         'It does not try a write: a full disk shows up as 503 on the write that needs the space.',
       response: {
+        ...commonErrors,
         200: Type.Object({ status: Type.Literal('ok'), store: StoreHealthBody, uptimeSeconds: Uptime }, { description: 'The server is up and its store can take writes.' }),
         503: Type.Object({
-          code: Type.Literal('STORAGE_UNAVAILABLE'),
+          code: Type.String({ description: 'STORAGE_UNAVAILABLE, or SERVER_CLOSING while the server shuts down.', examples: ['STORAGE_UNAVAILABLE'] }),
           message: Type.String({ description: 'What is wrong and what to do.' }),
-          status: Type.Literal('unhealthy'),
-          store: StoreHealthBody,
-          uptimeSeconds: Uptime,
+          status: Type.Optional(Type.Literal('unhealthy')),
+          store: Type.Optional(StoreHealthBody),
+          uptimeSeconds: Type.Optional(Uptime),
         }, { description: 'The server runs but its store cannot take writes (database file deleted or replaced, lock lost, unreadable).' }),
       },
     },

@@ -9,6 +9,7 @@ import { fastifyOptions } from './fastify-options.js'
 import { ErrorBody } from './schemas/common.js'
 import { eventDataSchemas } from './lifecycle/events.js'
 import errors from './plugins/errors.js'
+import jsonBody from './plugins/json-body.js'
 import security from './plugins/security.js'
 import openapi from './plugins/openapi.js'
 import lifecycle from './plugins/lifecycle.js'
@@ -34,9 +35,8 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   app.addSchema(ErrorBody)
   // One payload schema per event type, as `EventData.<type>` components of the OpenAPI document.
   for (const schema of eventDataSchemas()) app.addSchema(schema)
-  // JSON only: a text/plain body is 415, not a string that fails validation in a confusing way.
-  app.removeContentTypeParser('text/plain')
   await app.register(errors)
+  await app.register(jsonBody)
   await app.register(security, { allowedHosts: config.COORD_ALLOWED_HOSTS.split(',') })
   await app.register(openapi)
   await app.register(lifecycle, { config, ...(opts.store === undefined ? {} : { store: opts.store }) })

@@ -21,6 +21,10 @@ export const ConfigSchema = Type.Object({
   COORD_OFFLINE_SECONDS: Type.Integer({ minimum: 1, maximum: 86400, default: 90, description: 'A worker with no request for this many seconds is shown offline. Must exceed COORD_MAX_WAIT_SECONDS.' }),
   COORD_ALLOWED_HOSTS: Type.String({ default: '', description: 'Comma-separated extra Host names accepted besides localhost, 127.0.0.1 and [::1] (needed when binding a non-loopback HOST).' }),
   COORD_BODY_LIMIT: Type.Integer({ minimum: 1024, maximum: 104857600, default: 1048576, description: 'Largest request body in bytes.' }),
+  COORD_HEADERS_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 10, description: 'Seconds a client has to send the request line and headers; slower ones get 408 REQUEST_TIMEOUT and are disconnected.' }),
+  COORD_REQUEST_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 30, description: 'Seconds a client has to send the whole request, body included (the answer, e.g. a long poll, may take longer). At least COORD_HEADERS_TIMEOUT_SECONDS.' }),
+  COORD_IDLE_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 86400, default: 120, description: 'A connection with no bytes either way for this many seconds is closed. Must exceed COORD_MAX_WAIT_SECONDS (a long poll is silent while it waits).' }),
+  COORD_KEEP_ALIVE_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 10, description: 'Seconds an idle keep-alive connection stays open between requests.' }),
 })
 export type Config = Static<typeof ConfigSchema>
 
@@ -47,6 +51,12 @@ export function loadConfig (data: Record<string, unknown> = {}, useEnv = true): 
   }
   if (config.COORD_OFFLINE_SECONDS <= config.COORD_MAX_WAIT_SECONDS) {
     throw new Error('Invalid configuration: COORD_OFFLINE_SECONDS must exceed COORD_MAX_WAIT_SECONDS (a worker inside a long poll is not offline)')
+  }
+  if (config.COORD_IDLE_TIMEOUT_SECONDS <= config.COORD_MAX_WAIT_SECONDS) {
+    throw new Error('Invalid configuration: COORD_IDLE_TIMEOUT_SECONDS must exceed COORD_MAX_WAIT_SECONDS (a long poll sends nothing while it waits)')
+  }
+  if (config.COORD_REQUEST_TIMEOUT_SECONDS < config.COORD_HEADERS_TIMEOUT_SECONDS) {
+    throw new Error('Invalid configuration: COORD_REQUEST_TIMEOUT_SECONDS must be at least COORD_HEADERS_TIMEOUT_SECONDS (the headers are part of the request)')
   }
   return config
 }

@@ -3,29 +3,51 @@
  * the same way (the fastify/demo pitfall of a test helper building a bare `Fastify()`).
  */
 import { randomUUID } from 'node:crypto'
-import type { FastifyServerOptions } from 'fastify'
+import type { Server } from 'node:http'
+import type { FastifyHttpOptions } from 'fastify'
 import type { Config } from './config.js'
+import { clientErrorHandler, frameworkErrors } from './early-errors.js'
+import { buildValidator } from './validation.js'
+
+/**
+ * Timeouts (config in seconds, node wants ms). Node's `requestTimeout` and `headersTimeout` only
+ * count until the request is fully received, so they never cut a long poll's answer; the idle
+ * timeout (`connectionTimeout`, no bytes either way) would, hence COORD_IDLE_TIMEOUT_SECONDS must
+ * exceed COORD_MAX_WAIT_SECONDS (checked in `loadConfig`).
+ */
+function timeouts (config: Config): Pick<FastifyHttpOptions<Server>, 'connectionTimeout' | 'keepAliveTimeout' | 'requestTimeout' | 'http'> {
+  const headersTimeout = config.COORD_HEADERS_TIMEOUT_SECONDS * 1000
+  const requestTimeout = config.COORD_REQUEST_TIMEOUT_SECONDS * 1000
+  return {
+    connectionTimeout: config.COORD_IDLE_TIMEOUT_SECONDS * 1000,
+    keepAliveTimeout: config.COORD_KEEP_ALIVE_SECONDS * 1000,
+    requestTimeout,
+    // Node checks the two timeouts every connectionsCheckingInterval (default 30 s): check often
+    // enough that a 1 s timeout is kept to within a quarter of it.
+    http: { headersTimeout, requestTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout / 4) },
+  }
+}
 
 /**
  * @param logger a pino logger options object, or false for none (tests)
  */
-export function fastifyOptions (config: Config, logger: FastifyServerOptions['logger']): FastifyServerOptions {
+export function fastifyOptions (config: Config, logger: FastifyHttpOptions<Server>['logger']): FastifyHttpOptions<Server> {
   return {
     logger,
     bodyLimit: config.COORD_BODY_LIMIT,
+    ...timeouts(config),
     // Ids may be 128 characters; longer path parameters get our 400, not fastify's 414.
     routerOptions: { maxParamLength: 256 },
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
-    // Parked long polls are answered in preClose; refuse new requests while closing.
-    return503OnClosing: true,
-    ajv: {
-      customOptions: {
-        removeAdditional: false, // unknown body fields are an error, not silently dropped
-        useDefaults: true,
-        coerceTypes: 'array', // query strings arrive as text
-        allErrors: false,
-      },
-    },
+    // Parked long polls are answered in preClose; new requests while closing get our 503
+    // SERVER_CLOSING from the errors plugin (fastify's own 503 body is not `{ code, message }`).
+    return503OnClosing: false,
+    // Bodies are validated strictly (no coercion), query strings and params coerced from text;
+    // numbers must be finite. See src/validation.ts.
+    schemaController: { compilersFactory: { buildValidator } },
+    // Errors before routing (bad URL, malformed HTTP, timeouts) answer `{ code, message }` too.
+    frameworkErrors,
+    clientErrorHandler,
   }
 }

@@ -9,6 +9,9 @@ interface Case { method: 'GET' | 'POST' | 'DELETE', url: string, payload?: unkno
 
 const longId = 'x'.repeat(129)
 const task = { id: 'ok-1', description: 'fine' }
+const json = { 'content-type': 'application/json' }
+/** `{"a":{"a":...{}}}`: `depth` nested objects. */
+const nested = (depth: number): string => '{"a":'.repeat(depth - 1) + '{}' + '}'.repeat(depth - 1)
 
 const cases: Case[] = [
   // POST /tasks
@@ -28,18 +31,45 @@ const cases: Case[] = [
   { method: 'POST', url: '/tasks', payload: { project: '../etc', tasks: [task] }, status: 400, code: 'VALIDATION_FAILED' },
   { method: 'POST', url: '/tasks', payload: { tasks: [task, task] }, status: 400, code: 'DUPLICATE_TASK_ID' },
   { method: 'POST', url: '/tasks', payload: { tasks: [{ id: 'big', description: 'x'.repeat(2 * 1024 * 1024) }] }, status: 413, code: 'PAYLOAD_TOO_LARGE' },
+  // bodies are JSON: no type coercion, finite numbers only
+  { method: 'POST', url: '/tasks', payload: { tasks: [{ ...task, priority: 'Infinity' }] }, status: 400, code: 'VALIDATION_FAILED', says: /priority must be integer/ },
+  { method: 'POST', url: '/tasks', payload: { tasks: [{ ...task, priority: '-Infinity' }] }, status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'POST', url: '/tasks', payload: { tasks: [{ ...task, leaseSeconds: 'Infinity' }] }, status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'POST', url: '/tasks', payload: { tasks: [{ ...task, maxAttempts: 'NaN' }] }, status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'POST', url: '/tasks', payload: { tasks: [{ ...task, priority: '5' }] }, status: 400, code: 'VALIDATION_FAILED', says: /priority must be integer/ },
+  { method: 'POST', url: '/tasks', payload: { tasks: [{ ...task, priority: true }] }, status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'POST', url: '/tasks', payload: { tasks: [{ id: 1.5, description: 'x' }] }, status: 400, code: 'VALIDATION_FAILED', says: /id must be string/ },
+  { method: 'POST', url: '/tasks', payload: { tasks: [{ id: 'n', description: 123 }] }, status: 400, code: 'VALIDATION_FAILED', says: /description must be string/ },
+  { method: 'POST', url: '/tasks', payload: { tasks: [task], close: 'true' }, status: 400, code: 'VALIDATION_FAILED', says: /close must be boolean/ },
+  { method: 'POST', url: '/tasks', payload: { tasks: [{ ...task, acceptance: 'one' }] }, status: 400, code: 'VALIDATION_FAILED', says: /acceptance must be array/ },
+  { method: 'POST', url: '/tasks', payload: '{"tasks":[{"id":"inf","description":"x","priority":1e400}]}', headers: json, status: 400, code: 'INVALID_JSON', says: /finite/ },
+  { method: 'POST', url: '/tasks', payload: '{"tasks":[{"id":"inf","description":"x","context":{"n":-1e400}}]}', headers: json, status: 400, code: 'INVALID_JSON', says: /finite/ },
+  { method: 'POST', url: '/tasks', payload: `{"tasks":[{"id":"inf","description":"x","context":{"n":${'9'.repeat(400)}}}]}`, headers: json, status: 400, code: 'INVALID_JSON', says: /finite/ },
+  { method: 'POST', url: '/tasks', payload: '{"tasks":[{"id":"dup","description":"x","id":"dup2"}]}', headers: json, status: 400, code: 'INVALID_JSON', says: /repeats the key "id"/ },
+  { method: 'POST', url: '/tasks', payload: '{"tasks":[{"id":"dup","description":"x","context":{"__proto__":{"admin":true}}}]}', headers: json, status: 400, code: 'INVALID_JSON', says: /prototype/ },
+  { method: 'POST', url: '/tasks', payload: `{"tasks":[{"id":"deep","description":"x","context":${nested(4000)}}]}`, headers: json, status: 400, code: 'NESTING_TOO_DEEP', says: /64/ },
+  { method: 'POST', url: '/tasks', payload: `{"tasks":[{"id":"deep","description":"x","context":${nested(62)}}]}`, headers: json, status: 400, code: 'NESTING_TOO_DEEP', says: /64/ },
+  { method: 'POST', url: '/tasks', payload: '', headers: json, status: 400, code: 'INVALID_JSON' },
   // GET /tasks, /tasks/{id}
   { method: 'GET', url: '/tasks?state=bogus', status: 400, code: 'VALIDATION_FAILED', says: /state/ },
   { method: 'GET', url: '/tasks?limit=0', status: 400, code: 'VALIDATION_FAILED' },
   { method: 'GET', url: '/tasks?limit=abc', status: 400, code: 'VALIDATION_FAILED' },
   { method: 'GET', url: '/tasks?colour=red', status: 400, code: 'VALIDATION_FAILED' },
   { method: 'GET', url: '/tasks/bad%20id', status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'GET', url: '/tasks?limit=Infinity', status: 400, code: 'VALIDATION_FAILED', says: /limit must be a finite number/ },
+  { method: 'GET', url: '/tasks?after=-Infinity', status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'GET', url: '/tasks?after=9007199254740992', status: 400, code: 'VALIDATION_FAILED', says: /after must be <= 9007199254740991/ },
+  { method: 'GET', url: '/tasks/%ff', status: 400, code: 'BAD_URL' },
+  { method: 'GET', url: `/tasks/${'a'.repeat(300)}`, status: 400, code: 'VALIDATION_FAILED' },
   { method: 'GET', url: '/tasks/nope', status: 404, code: 'TASK_NOT_FOUND' },
   // GET /tasks/next
   { method: 'GET', url: '/tasks/next', status: 400, code: 'VALIDATION_FAILED', says: /required property 'worker'/ },
   { method: 'GET', url: '/tasks/next?worker=a%20b', status: 400, code: 'VALIDATION_FAILED' },
   { method: 'GET', url: '/tasks/next?worker=w&wait=-1', status: 400, code: 'VALIDATION_FAILED' },
   { method: 'GET', url: '/tasks/next?worker=w&wait=soon', status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'GET', url: '/tasks/next?worker=w&wait=Infinity', status: 400, code: 'VALIDATION_FAILED', says: /wait must be a finite number/ },
+  { method: 'GET', url: '/tasks/next?worker=w&wait=1e400', status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'GET', url: '/tasks/next?worker=w&wait=NaN', status: 400, code: 'VALIDATION_FAILED' },
   { method: 'GET', url: '/tasks/next?worker=w&project=p&colour=red', status: 400, code: 'VALIDATION_FAILED' },
   // heartbeat, report
   { method: 'POST', url: '/tasks/t1/heartbeat', payload: { worker: 'w' }, status: 400, code: 'VALIDATION_FAILED', says: /leaseId/ },
@@ -49,12 +79,22 @@ const cases: Case[] = [
   { method: 'POST', url: '/tasks/t1/report', payload: { worker: 'w', leaseId: 'l', status: 'completed', summary: '' }, status: 400, code: 'VALIDATION_FAILED' },
   { method: 'POST', url: '/tasks/t1/report?next=maybe', payload: { worker: 'w', leaseId: 'l', status: 'completed', summary: 's' }, status: 400, code: 'VALIDATION_FAILED' },
   { method: 'POST', url: '/tasks/nope/report', payload: { worker: 'w', leaseId: 'l', status: 'completed', summary: 's' }, status: 404, code: 'TASK_NOT_FOUND' },
+  { method: 'POST', url: '/tasks/t1/report', payload: { worker: 'w0', leaseId: 'l', status: 'completed', summary: 's', contextScore: '5' }, status: 400, code: 'VALIDATION_FAILED', says: /contextScore must be integer/ },
+  { method: 'POST', url: '/tasks/t1/report', payload: `{"worker":"w0","leaseId":"l","status":"completed","summary":"s","details":${nested(4000)}}`, headers: json, status: 400, code: 'NESTING_TOO_DEEP' },
+  { method: 'POST', url: '/tasks/t1/report?next=true&wait=Infinity', payload: { worker: 'w0', leaseId: 'l', status: 'completed', summary: 's' }, status: 400, code: 'VALIDATION_FAILED' },
   // cancel, projects, events, status
   { method: 'POST', url: '/tasks/t1/cancel', payload: { why: 'x' }, status: 400, code: 'VALIDATION_FAILED' },
   { method: 'POST', url: '/tasks/nope/cancel', status: 404, code: 'TASK_NOT_FOUND' },
+  { method: 'POST', url: '/tasks/t1/cancel', payload: '{"reason":"r","reason":1e400}', headers: json, status: 400, code: 'INVALID_JSON' },
+  { method: 'POST', url: '/tasks/t1/cancel', payload: '{"reason":"r","reason":"s"}', headers: json, status: 400, code: 'INVALID_JSON', says: /repeats the key "reason"/ },
+  { method: 'POST', url: '/tasks/t1/cancel', payload: '{"reason":"r","re\\u0061son":"s"}', headers: json, status: 400, code: 'INVALID_JSON', says: /repeats the key "reason"/ },
   { method: 'POST', url: `/projects/${longId}/close`, status: 400, code: 'VALIDATION_FAILED' },
   { method: 'GET', url: '/events?after=-1', status: 400, code: 'VALIDATION_FAILED' },
   { method: 'GET', url: '/events?limit=0', status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'GET', url: '/events?limit=1e400', status: 400, code: 'VALIDATION_FAILED', says: /limit must be a finite number/ },
+  { method: 'GET', url: '/events?after=1e400', status: 400, code: 'VALIDATION_FAILED', says: /after must be a finite number/ },
+  { method: 'GET', url: '/events?after=1e300', status: 400, code: 'VALIDATION_FAILED', says: /after must be <=/ },
+  { method: 'GET', url: '/events?wait=Infinity', status: 400, code: 'VALIDATION_FAILED' },
   { method: 'GET', url: '/status?project=a%20b', status: 400, code: 'VALIDATION_FAILED' },
   // unknown routes and methods
   { method: 'GET', url: '/nowhere', status: 404, code: 'ROUTE_NOT_FOUND' },
@@ -89,6 +129,14 @@ t.test('every answer carries its request id; a caller-given x-request-id is kept
   const app = await build(t)
   t.match((await app.inject('/nowhere')).headers['x-request-id'], /^[0-9a-f-]{36}$/)
   t.equal((await app.inject({ url: '/health', headers: { 'x-request-id': 'chat-7-call-3' } })).headers['x-request-id'], 'chat-7-call-3')
+})
+
+t.test('JSON nested up to 64 levels is accepted; query strings are still coerced from text', async (t) => {
+  const app = await build(t)
+  const ok = await app.inject({ method: 'POST', url: '/tasks', headers: json, payload: `{"tasks":[{"id":"deep","description":"x","context":${nested(61)}}]}` })
+  t.equal(ok.statusCode, 201, 'depth 64 in all: body, tasks array, task, 61 levels of context')
+  t.equal((await app.inject('/tasks?limit=1&after=0')).statusCode, 200)
+  t.equal((await app.inject(`/tasks?after=${Number.MAX_SAFE_INTEGER}`)).json().tasks.length, 0)
 })
 
 t.test('validation errors list each problem with its path', async (t) => {

@@ -18,6 +18,16 @@ t.test('invalid values name the variable', async (t) => {
   t.throws(() => loadConfig({ LOG_LEVEL: 'loud' }, false), /LOG_LEVEL/)
   t.throws(() => loadConfig({ COORD_DEFAULT_WAIT_SECONDS: '90' }, false), /COORD_DEFAULT_WAIT_SECONDS must not exceed COORD_MAX_WAIT_SECONDS/)
   t.throws(() => loadConfig({ COORD_OFFLINE_SECONDS: '30' }, false), /COORD_OFFLINE_SECONDS must exceed COORD_MAX_WAIT_SECONDS/)
+  t.throws(() => loadConfig({ COORD_IDLE_TIMEOUT_SECONDS: '60' }, false), /COORD_IDLE_TIMEOUT_SECONDS must exceed COORD_MAX_WAIT_SECONDS/)
+  t.throws(() => loadConfig({ COORD_REQUEST_TIMEOUT_SECONDS: '5', COORD_HEADERS_TIMEOUT_SECONDS: '10' }, false), /COORD_REQUEST_TIMEOUT_SECONDS must be at least COORD_HEADERS_TIMEOUT_SECONDS/)
+  t.throws(() => loadConfig({ COORD_HEADERS_TIMEOUT_SECONDS: '0' }, false), /COORD_HEADERS_TIMEOUT_SECONDS/)
+})
+
+t.test('connection timeouts: defaults allow the longest default long poll', async (t) => {
+  const c = loadConfig({}, false)
+  t.match(c, { COORD_HEADERS_TIMEOUT_SECONDS: 10, COORD_REQUEST_TIMEOUT_SECONDS: 30, COORD_IDLE_TIMEOUT_SECONDS: 120, COORD_KEEP_ALIVE_SECONDS: 10 })
+  t.ok(c.COORD_IDLE_TIMEOUT_SECONDS > c.COORD_MAX_WAIT_SECONDS)
+  t.equal(loadConfig({ COORD_MAX_WAIT_SECONDS: '3600', COORD_OFFLINE_SECONDS: '3700', COORD_IDLE_TIMEOUT_SECONDS: '3601' }, false).COORD_IDLE_TIMEOUT_SECONDS, 3601, 'the maximum wait fits under the idle timeout range')
 })
 
 t.test('flag names', async (t) => {

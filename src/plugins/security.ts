@@ -47,4 +47,4 @@ async function security (app: FastifyInstance, opts: SecurityOptions): Promise<v
 }
 
 /** Registers the cross-origin and Host checks as an onRequest hook. */
-export default fp(security, { name: 'security', fastify: '5.x' })
+export default fp(security, { name: 'security', fastify: '5.x', dependencies: ['errors'] })

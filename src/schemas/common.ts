@@ -42,13 +42,16 @@ export type ErrorBody = Static<typeof ErrorBody>
 /** Reference to the shared error schema, for response maps. */
 export const ErrorRef = Type.Ref('ErrorBody')
 
-/** Standard 4xx answers every route can give. */
-export const commonErrors = { 400: ErrorRef, 403: ErrorRef, 413: ErrorRef, 415: ErrorRef } as const
+/**
+ * Error answers every route can give: bad input (400, 413, 415), a refused origin or Host (403), an
+ * internal failure (500), the store unavailable or the server closing (503).
+ */
+export const commonErrors = { 400: ErrorRef, 403: ErrorRef, 413: ErrorRef, 415: ErrorRef, 500: ErrorRef, 503: ErrorRef } as const
 
 /** A pagination cursor and page size for list endpoints. */
 export const PageQuery = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100, description: 'Page size (1..500).' })),
-  after: Type.Optional(Type.Integer({ minimum: 0, description: 'Return items after this cursor (the `nextAfter` of the previous page).' })),
+  after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Return items after this cursor (the `nextAfter` of the previous page).' })),
 }
 
 /** `schema` with a description, for a response whose meaning Swagger UI should show. */

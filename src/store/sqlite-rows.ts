@@ -1,12 +1,81 @@
-/** Row shapes of the SQLite schema and their mapping to API objects. Times: epoch ms in, ISO out. */
+/**
+ * Row shapes of the SQLite schema and their mapping to API objects. Times: epoch ms in, ISO out.
+ *
+ * Reads are total: a stored value that today's rules would reject (written by another version, a
+ * migration or a hand edit) never makes a read, a claim or the event feed fail. The rule, per kind:
+ * - integer columns of a task (`TASK_INTEGERS`): a non-integer (NULL, text, a real such as Infinity)
+ *   reads as the column's default; an integer out of range is clamped into it. Applied in SQL by
+ *   `TASK_SELECT`, so the store's writes (a claim's `now + lease_ms`) see the same values;
+ * - other integers (attempt, context score): a non-integer reads as the fallback given below;
+ * - times: a value that is not a finite epoch ms within the Date range reads as
+ *   1970-01-01T00:00:00.000Z, or null where the field may be null;
+ * - JSON columns: text that does not parse, or parses to the wrong shape, reads as the empty value
+ *   (`{}`, `[]`, no files) and a report result as null; arrays of strings drop non-string items;
+ * - a task state this version does not know reads as `input-required` (needs a human; never claimed);
+ * - text columns holding another type read as its string form; an unknown event type is passed
+ *   through unchanged (feed readers skip types they do not know; skipping the event here would
+ *   stall `after` cursors).
+ */
+import { Compile } from 'typebox/compile'
+import { Type, type TSchema } from 'typebox'
 import type { Event, EventType } from '../schemas/events.js'
-import type { Lease, LeaseRecord, ReportRecord, Task, TaskResult } from '../schemas/tasks.js'
-import type { TaskState } from '../schemas/common.js'
+import { TaskResult as TaskResultSchema, type Lease, type LeaseRecord, type ReportRecord, type Task, type TaskResult } from '../schemas/tasks.js'
+import { TASK_STATES, type TaskState } from '../schemas/common.js'
 import type { LeaseEnd } from '../lifecycle/rules.js'
 
-/** Epoch ms to ISO 8601. */
-export const iso = (ms: number): string => new Date(ms).toISOString()
-const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms))
+/** Largest |epoch ms| a Date can hold (ECMA-262 §21.4.1.1). */
+const MAX_DATE_MS = 8.64e15
+
+/** Epoch ms to ISO 8601; a value that is no valid time reads as the epoch (see the rule above). */
+export const iso = (ms: number): string => new Date(typeof ms === 'number' && Math.abs(ms) <= MAX_DATE_MS ? ms : 0).toISOString()
+const isoOrNull = (ms: number | null): string | null => (typeof ms === 'number' && Math.abs(ms) <= MAX_DATE_MS ? iso(ms) : null)
+
+/** `v` if it is a safe integer, else `fallback`. */
+const int = (v: unknown, fallback: number): number => (Number.isSafeInteger(v) ? v as number : fallback)
+const intOrNull = (v: unknown): number | null => (Number.isSafeInteger(v) ? v as number : null)
+/** Text columns: the string, or the string form of whatever else is stored. */
+const str = (v: unknown): string => (typeof v === 'string' ? v : v === null || v === undefined ? '' : String(v))
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : str(v))
+
+/** Parse JSON text and check it against `schema`; anything else is `fallback`. */
+function json<T> (check: (v: unknown) => boolean, text: unknown, fallback: T): T {
+  if (typeof text !== 'string') return fallback
+  try {
+    const value: unknown = JSON.parse(text)
+    return check(value) ? value as T : fallback
+  } catch {
+    return fallback
+  }
+}
+const checker = (schema: TSchema): ((v: unknown) => boolean) => {
+  const compiled = Compile(schema)
+  return (v) => compiled.Check(v)
+}
+const isObject = checker(Type.Record(Type.String(), Type.Unknown()))
+const isTaskResult = checker(TaskResultSchema)
+/** The strings of an array; anything else is `[]`. */
+const stringItems = (v: unknown): string[] => (Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : [])
+const strings = (text: unknown): string[] => stringItems(json<unknown>(() => true, text, []))
+const files = (text: unknown): Task['files'] => {
+  const f = json<Record<string, unknown>>(isObject, text, {})
+  return { read: stringItems(f.read), write: stringItems(f.write) }
+}
+
+/**
+ * Integer columns of `tasks`: [minimum, maximum, default]. The ranges are the API's (TaskInput and
+ * the server config); the defaults are ConfigSchema's defaults (120 s lease, 3 attempts).
+ */
+export const TASK_INTEGERS = {
+  priority: [-1000, 1000, 0],
+  lease_ms: [1000, 86_400_000, 120_000],
+  max_attempts: [1, 100, 3],
+  attempts: [0, 1_000_000, 0],
+} as const
+
+const sqlInt = (col: keyof typeof TASK_INTEGERS): string => {
+  const [min, max, fallback] = TASK_INTEGERS[col]
+  return `CASE WHEN typeof(t.${col}) = 'integer' THEN max(${min}, min(t.${col}, ${max})) ELSE ${fallback} END AS ${col}`
+}
 
 export interface TaskRow {
   seq: number
@@ -34,27 +103,39 @@ export interface TaskRow {
   live_expires_at: number | null
 }
 
-/** Select tasks joined with their live lease; append WHERE/ORDER as needed. */
-export const TASK_SELECT = `SELECT t.*, l.worker AS live_worker, l.expires_at AS live_expires_at
+/** Select tasks joined with their live lease, integer columns made total; append WHERE/ORDER as needed. */
+export const TASK_SELECT = `SELECT t.seq, t.id, t.project, t.type, t.description, t.context, t.acceptance, t.files,
+  ${sqlInt('priority')}, ${sqlInt('lease_ms')}, ${sqlInt('max_attempts')}, ${sqlInt('attempts')},
+  t.input, t.spec_hash, t.state, t.lease_id, t.result, t.created_at, t.updated_at, t.finished_at,
+  l.worker AS live_worker, l.expires_at AS live_expires_at
   FROM tasks t LEFT JOIN leases l ON l.id = t.lease_id AND l.ended_at IS NULL`
 
+/** A task integer column's value under the rule above (for rows that did not come through TASK_SELECT). */
+function taskInt (col: keyof typeof TASK_INTEGERS, v: unknown): number {
+  const [min, max, fallback] = TASK_INTEGERS[col]
+  return Number.isSafeInteger(v) ? Math.max(min, Math.min(v as number, max)) : fallback
+}
+
+const KNOWN_STATES: ReadonlySet<string> = new Set(TASK_STATES)
+
+/** A task row as the API shows it; never throws (see the rule at the top). */
 export function toTask (r: TaskRow): Task {
   return {
-    id: r.id,
-    project: r.project,
-    type: r.type,
-    description: r.description,
-    context: JSON.parse(r.context),
-    acceptance: JSON.parse(r.acceptance),
-    files: JSON.parse(r.files),
-    priority: r.priority,
-    leaseSeconds: Math.round(r.lease_ms / 1000),
-    maxAttempts: r.max_attempts,
-    state: r.state,
-    attempts: r.attempts,
-    worker: r.live_worker,
+    id: str(r.id),
+    project: str(r.project),
+    type: str(r.type),
+    description: str(r.description),
+    context: json(isObject, r.context, {}),
+    acceptance: strings(r.acceptance),
+    files: files(r.files),
+    priority: taskInt('priority', r.priority),
+    leaseSeconds: Math.round(taskInt('lease_ms', r.lease_ms) / 1000),
+    maxAttempts: taskInt('max_attempts', r.max_attempts),
+    state: KNOWN_STATES.has(r.state) ? r.state : 'input-required',
+    attempts: taskInt('attempts', r.attempts),
+    worker: strOrNull(r.live_worker),
     leaseExpiresAt: isoOrNull(r.live_expires_at),
-    result: r.result === null ? null : (JSON.parse(r.result) as TaskResult),
+    result: json<TaskResult | null>(isTaskResult, r.result, null),
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
     finishedAt: isoOrNull(r.finished_at),
@@ -72,27 +153,29 @@ export interface LeaseRow {
   end_reason: LeaseEnd | null
 }
 
+/** A lease as the API shows it; `leaseMs` is the task's lease length in ms. Never throws. */
 export function toLease (r: LeaseRow, leaseMs: number): Lease {
   return {
-    leaseId: r.id,
-    taskId: r.task_id,
-    worker: r.worker,
-    attempt: r.attempt,
+    leaseId: str(r.id),
+    taskId: str(r.task_id),
+    worker: str(r.worker),
+    attempt: Math.max(1, int(r.attempt, 1)),
     grantedAt: iso(r.granted_at),
     expiresAt: iso(r.expires_at),
-    leaseSeconds: Math.round(leaseMs / 1000),
+    leaseSeconds: Math.round(taskInt('lease_ms', leaseMs) / 1000),
   }
 }
 
+/** One lease of a task's history. Never throws. */
 export function toLeaseRecord (r: LeaseRow): LeaseRecord {
   return {
-    leaseId: r.id,
-    worker: r.worker,
-    attempt: r.attempt,
+    leaseId: str(r.id),
+    worker: str(r.worker),
+    attempt: int(r.attempt, 1),
     grantedAt: iso(r.granted_at),
     expiresAt: iso(r.expires_at),
     endedAt: isoOrNull(r.ended_at),
-    endReason: r.end_reason,
+    endReason: strOrNull(r.end_reason),
   }
 }
 
@@ -111,19 +194,21 @@ export interface ReportRow {
   created_at: number
 }
 
+/** One report of a task's history, accepted or not. Never throws. */
 export function toReportRecord (r: ReportRow): ReportRecord {
+  const details = r.details === null ? undefined : json<Record<string, unknown> | undefined>(isObject, r.details, {})
   return {
-    leaseId: r.lease_id,
-    worker: r.worker,
-    attempt: r.attempt,
-    status: r.status,
-    summary: r.summary,
-    deliverables: JSON.parse(r.deliverables),
-    contextScore: r.context_score,
-    ...(r.question === null ? {} : { question: r.question }),
-    ...(r.details === null ? {} : { details: JSON.parse(r.details) }),
+    leaseId: str(r.lease_id),
+    worker: str(r.worker),
+    attempt: intOrNull(r.attempt),
+    status: str(r.status),
+    summary: str(r.summary),
+    deliverables: strings(r.deliverables),
+    contextScore: intOrNull(r.context_score),
+    ...(r.question === null || r.question === undefined ? {} : { question: str(r.question) }),
+    ...(details === undefined ? {} : { details }),
     accepted: r.accepted === 1,
-    rejection: r.rejection,
+    rejection: strOrNull(r.rejection),
     reportedAt: iso(r.created_at),
   }
 }
@@ -138,6 +223,15 @@ export interface EventRow {
   at: number
 }
 
+/** One event of the feed. Never throws; an unknown type is passed through (see the rule above). */
 export function toEvent (r: EventRow): Event {
-  return { seq: r.seq, type: r.type, at: iso(r.at), project: r.project, taskId: r.task_id, worker: r.worker, data: JSON.parse(r.data) }
+  return {
+    seq: r.seq,
+    type: str(r.type) as EventType,
+    at: iso(r.at),
+    project: strOrNull(r.project),
+    taskId: strOrNull(r.task_id),
+    worker: strOrNull(r.worker),
+    data: json(isObject, r.data, {}),
+  }
 }
