@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises'
 import { Option, type Command } from 'commander'
 import { TASK_STATES, type TaskState } from '../src/schemas/common.js'
 import type { CreateTasksBody } from '../src/schemas/tasks.js'
+import { CoordClient } from './client.js'
 import { followEvents } from './follow-events.js'
 import { action, EXIT, intArg, readStdin, UsageError, type CliContext } from './cli-common.js'
 import { formatCreated, formatEvent, formatHistory, formatStatus, formatTaskLine, formatWorkers } from './format.js'
@@ -69,15 +70,22 @@ async function events (ctx: CliContext, opts: EventsOptions): Promise<number> {
     ctx.print(page, () => [...page.events.map(formatEvent), `(next: --after ${page.nextAfter})`].join('\n'))
     return EXIT.OK
   }
+  // The follower's own backoff retries, saying so on stderr; the client's silent retries would only
+  // delay the first message.
+  const client = new CoordClient(ctx.opts.url, { retry: { retries: 0 } })
   // One line per event: NDJSON with --json. Runs until the process is interrupted.
-  await followEvents(ctx.client, {
-    after: opts.after,
-    wait: opts.wait > 0 ? opts.wait : 3600,
-    project: opts.project,
-    limit: opts.limit,
-    print: (e) => process.stdout.write((ctx.json ? JSON.stringify(e) : formatEvent(e)) + '\n'),
-    warn: (message) => process.stderr.write(message + '\n'),
-  })
+  try {
+    await followEvents(client, {
+      after: opts.after,
+      wait: opts.wait > 0 ? opts.wait : 3600,
+      project: opts.project,
+      limit: opts.limit,
+      print: (e) => process.stdout.write((ctx.json ? JSON.stringify(e) : formatEvent(e)) + '\n'),
+      warn: (message) => process.stderr.write(message + '\n'),
+    })
+  } finally {
+    await client.close()
+  }
   return EXIT.OK
 }
 

@@ -48,15 +48,15 @@ const RETRY_STATUS_CODES = [503]
  * Never retried: any other status (a 409 is an answer), timeouts.
  *
  * Pause before retry n (1-based): `minDelayMs * 2^(n-1)`, at most `maxDelayMs`; a `Retry-After`
- * header, when the server sends one, replaces it (still capped). Defaults: 5 retries, 250 ms, 4000 ms,
- * i.e. about 7.75 s of trying before the error reaches the caller.
+ * header, when the server sends one, replaces it (still capped). Defaults: 4 retries, 250 ms, 2000 ms,
+ * i.e. pauses of 0.25, 0.5, 1 and 2 s: a server restarting within about 4 s is not noticed.
  */
 export interface RetryOptions {
-  /** Retries after the first attempt; 0 = never retry. Default 5. */
+  /** Retries after the first attempt; 0 = never retry. Default 4. */
   retries?: number
   /** Pause before the first retry, in ms. Default 250. */
   minDelayMs?: number
-  /** Longest pause between attempts, in ms. Default 4000. */
+  /** Longest pause between attempts, in ms. Default 2000. */
   maxDelayMs?: number
 }
 
@@ -97,9 +97,9 @@ export class CoordClient {
     this.timeoutMs = opts.timeoutMs ?? 30_000
     this.agent = new Agent({ headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs })
     this.retrying = this.agent.compose(interceptors.retry({
-      maxRetries: opts.retry?.retries ?? 5,
+      maxRetries: opts.retry?.retries ?? 4,
       minTimeout: opts.retry?.minDelayMs ?? 250,
-      maxTimeout: opts.retry?.maxDelayMs ?? 4000,
+      maxTimeout: opts.retry?.maxDelayMs ?? 2000,
       timeoutFactor: 2,
       // Which calls are safe to repeat is decided per call (`send`'s `retry`), not by method.
       methods: ['GET', 'POST'],
