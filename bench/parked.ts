@@ -99,19 +99,19 @@ try {
   const postMs: number[] = []
   const healthMs: number[] = []
   for (let i = 0; i < POSTS; i++) {
-    let posting = true
+    const post = { running: true }
     const probing = (async () => {
       // Health probes back to back for as long as the post runs (at least one).
       do {
         const t0 = performance.now()
         await call('GET', '/health')
         healthMs.push(performance.now() - t0)
-      } while (posting)
+      } while (post.running)
     })()
     const t0 = performance.now()
     const res = await call('POST', '/tasks', { project: 'other', tasks: [{ id: `other-${i}`, description: 'wakes nobody' }] })
     postMs.push(performance.now() - t0)
-    posting = false
+    post.running = false
     await probing
     if (res.status !== 201) throw new Error(`POST /tasks answered ${res.status}`)
     await sleep(200)

@@ -59,7 +59,7 @@ export async function runWorker (
   client: CoordClient,
   opts: WorkerLoopOptions,
   handle: (assignment: Assignment) => Promise<WorkResult>,
-  hooks: WorkerLoopHooks = {},
+  hooks: WorkerLoopHooks = {}
 ): Promise<WorkerCounts> {
   const { worker, wait } = opts
   const filter = { project: opts.project, type: opts.type }

@@ -2,7 +2,7 @@
 // nothing else; `events --follow` backs off while the server is down or failing. A real server sits
 // behind a small node:http front that fails the first requests on demand and counts every request.
 import t, { type Test } from 'tap'
-import { createServer, type IncomingMessage } from 'node:http'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { createServer as createNetServer } from 'node:net'
 import { request } from 'undici'
 import { CoordApiError, CoordClient, CoordConnectionError } from '../clients/client.js'
@@ -28,34 +28,35 @@ async function body (req: IncomingMessage): Promise<Buffer> {
 /** A front for `target` that fails the next `fail` requests (or all while `down`) with `fault`. */
 async function front (t: Test, target: string): Promise<Front> {
   const state: Front = { url: '', requests: 0, fail: 0, fault: '503', down: false }
+  const relay = async (req: IncomingMessage, res: ServerResponse, failing: boolean): Promise<void> => {
+    const payload = await body(req)
+    if (failing && state.fault === '503') {
+      res.writeHead(503, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ code: 'STORAGE_UNAVAILABLE', message: 'Storage is busy (test front).' }))
+      return
+    }
+    if (failing && state.fault === 'drop') {
+      setTimeout(() => req.socket.destroy(), 200)
+      return
+    }
+    const up = await request(target + (req.url ?? '/'), {
+      method: req.method as 'GET' | 'POST',
+      headers: payload.length > 0 ? { 'content-type': 'application/json' } : {},
+      body: payload.length > 0 ? payload : undefined,
+    })
+    const answer = Buffer.from(await up.body.arrayBuffer())
+    if (failing) {
+      req.socket.destroy()
+      return
+    }
+    res.writeHead(up.statusCode, answer.length > 0 ? { 'content-type': 'application/json' } : {})
+    res.end(answer)
+  }
   const server = createServer((req, res) => {
     state.requests++
     const failing = state.down || state.fail > 0
     if (state.fail > 0) state.fail--
-    void (async () => {
-      const payload = await body(req)
-      if (failing && state.fault === '503') {
-        res.writeHead(503, { 'content-type': 'application/json' })
-        res.end(JSON.stringify({ code: 'STORAGE_UNAVAILABLE', message: 'Storage is busy (test front).' }))
-        return
-      }
-      if (failing && state.fault === 'drop') {
-        setTimeout(() => req.socket.destroy(), 200)
-        return
-      }
-      const up = await request(target + (req.url ?? '/'), {
-        method: req.method as 'GET' | 'POST',
-        headers: payload.length > 0 ? { 'content-type': 'application/json' } : {},
-        body: payload.length > 0 ? payload : undefined,
-      })
-      const answer = Buffer.from(await up.body.arrayBuffer())
-      if (failing) {
-        req.socket.destroy()
-        return
-      }
-      res.writeHead(up.statusCode, answer.length > 0 ? { 'content-type': 'application/json' } : {})
-      res.end(answer)
-    })()
+    relay(req, res, failing).catch((err: Error) => res.destroy(err))
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   t.teardown(() => { server.closeAllConnections(); server.close() })
