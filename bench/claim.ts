@@ -4,6 +4,8 @@
  *
  *   throughput  N workers loop report-and-next over T tasks → tasks per second
  *   wake-up     a worker parked in GET /tasks/next; ms from sending POST /tasks to the parked poll answered
+ *
+ * bench/parked.ts, run next by the same script, measures the server with 10 000 parked long polls.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -12,6 +14,7 @@ import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { listenLocal } from '../src/server.js'
 import { CoordClient } from '../clients/client.js'
+import { runWorker } from '../clients/worker-loop.js'
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 2000)
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 10)
@@ -24,17 +27,9 @@ const client = new CoordClient(url)
 
 async function worker (id: string): Promise<number> {
   const c = new CoordClient(url)
-  let done = 0
-  let o = await c.next({ worker: id, wait: 5, project: 'bench' })
-  while (o.status !== 'finished') {
-    if (o.status === 'empty') { o = await c.next({ worker: id, wait: 5, project: 'bench' }); continue }
-    const { task, lease } = o.assignment
-    const r = await c.report(task.id, { worker: id, leaseId: lease.leaseId, status: 'completed', summary: 'ok' }, { next: true, wait: 5, project: 'bench' })
-    done++
-    o = r.next ?? { status: 'empty', message: '' }
-  }
+  const counts = await runWorker(c, { worker: id, wait: 5, project: 'bench' }, async () => ({ status: 'completed', summary: 'ok' }))
   await c.close()
-  return done
+  return counts.completed
 }
 
 for (let i = 0; i < TASKS; i += 500) {

@@ -6,12 +6,10 @@ import { readFile } from 'node:fs/promises'
 import { Option, type Command } from 'commander'
 import { TASK_STATES, type TaskState } from '../src/schemas/common.js'
 import type { CreateTasksBody } from '../src/schemas/tasks.js'
-import { CoordConnectionError } from './client.js'
+import { CoordClient } from './client.js'
+import { followEvents } from './follow-events.js'
 import { action, EXIT, intArg, readStdin, UsageError, type CliContext } from './cli-common.js'
 import { formatCreated, formatEvent, formatHistory, formatStatus, formatTaskLine, formatWorkers } from './format.js'
-
-/** Pause between retries while `events --follow` cannot reach the server, in ms. */
-const FOLLOW_RETRY_MS = 2000
 
 /** A batch from JSON text: a `{ project?, tasks, close? }` object or a bare array of tasks. */
 export function toBatch (text: string, source: string, flags: { project?: string, close?: boolean }): CreateTasksBody {
@@ -72,21 +70,23 @@ async function events (ctx: CliContext, opts: EventsOptions): Promise<number> {
     ctx.print(page, () => [...page.events.map(formatEvent), `(next: --after ${page.nextAfter})`].join('\n'))
     return EXIT.OK
   }
-  let after = opts.after
-  for (;;) {
-    let page
-    try {
-      page = await ctx.client.events({ project: opts.project, limit: opts.limit, after, wait: opts.wait > 0 ? opts.wait : 3600 })
-    } catch (err) {
-      if (!(err instanceof CoordConnectionError)) throw err
-      process.stderr.write(`${err.message}\nRetrying in ${FOLLOW_RETRY_MS / 1000} s (after=${after}).\n`)
-      await new Promise((resolve) => setTimeout(resolve, FOLLOW_RETRY_MS))
-      continue
-    }
-    // One line per event: NDJSON with --json.
-    for (const e of page.events) process.stdout.write((ctx.json ? JSON.stringify(e) : formatEvent(e)) + '\n')
-    after = page.nextAfter
+  // The follower's own backoff retries, saying so on stderr; the client's silent retries would only
+  // delay the first message.
+  const client = new CoordClient(ctx.opts.url, { retry: { retries: 0 } })
+  // One line per event: NDJSON with --json. Runs until the process is interrupted.
+  try {
+    await followEvents(client, {
+      after: opts.after,
+      wait: opts.wait > 0 ? opts.wait : 3600,
+      project: opts.project,
+      limit: opts.limit,
+      print: (e) => process.stdout.write((ctx.json ? JSON.stringify(e) : formatEvent(e)) + '\n'),
+      warn: (message) => process.stderr.write(message + '\n'),
+    })
+  } finally {
+    await client.close()
   }
+  return EXIT.OK
 }
 
 async function show (ctx: CliContext, _opts: unknown, [taskId]: string[]): Promise<number> {
@@ -141,7 +141,7 @@ export function addCoordinatorCommands (program: Command): void {
     .option('--wait <seconds>', 'seconds to wait when nothing is new (capped by the server)', intArg(0, 3600), 0)
     .option('--project <name>', 'one project\'s events plus worker events')
     .option('--limit <n>', 'events per page (1..1000)', intArg(1, 1000))
-    .option('--follow', 'loop forever, long-polling (--wait defaults to the server maximum)')
+    .option('--follow', 'loop forever, long-polling (--wait defaults to the server maximum); while the server is down or failing, retry after 1, 2, 4 ... 30 s')
     .action(action(events))
 
   program.command('show')

@@ -2,9 +2,13 @@
  * A typed HTTP client for the coordination server, on undici. One method per operation; request and
  * answer types come from the TypeBox schemas in `src/schemas/`, so the client cannot drift from the API.
  *
- * Times: `wait` values are seconds (as in the API); timeouts given to the constructor are milliseconds.
+ * Calls the server treats as safe to repeat are retried with exponential backoff by undici's retry
+ * interceptor (see `RetryOptions`); the others are sent once.
+ *
+ * Times: `wait` values are seconds (as in the API); timeouts and delays given to the constructor are
+ * milliseconds.
  */
-import { Agent } from 'undici'
+import { Agent, interceptors, type Dispatcher } from 'undici'
 import type { ErrorBody } from '../src/schemas/common.js'
 import { CoordApiError, CoordConnectionError } from './client-errors.js'
 import type { EventPage, EventsQuery } from '../src/schemas/events.js'
@@ -23,24 +27,68 @@ const LONG_POLL_SLACK_MS = 30_000
 /** `wait` assumed when a long poll gives none: the largest the server accepts (it caps it lower). */
 const UNKNOWN_WAIT_S = 3600
 
+/**
+ * Connection errors worth another attempt: nothing listens yet (a server starting or restarting), or
+ * the connection broke before an answer (`UND_ERR_SOCKET` = "other side closed").
+ * Timeouts are not retried: a long poll that outlived `wait` + 30 s will not fare better.
+ */
+const RETRY_ERROR_CODES = ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']
+/**
+ * Statuses worth another attempt: 503 = STORAGE_UNAVAILABLE (the store is briefly busy; nothing was
+ * changed) or the server is closing. Other 5xx and every 4xx are answers, not trouble in passing.
+ */
+const RETRY_STATUS_CODES = [503]
+
+/**
+ * How the client retries calls that are safe to repeat: every GET (reads and long polls), heartbeat
+ * and report (the server answers an identical repeated report 200 `duplicate: true`), cancel and
+ * project close (a repeat is a no-op), and `POST /tasks` when every task carries an id (a repeat
+ * answers 200 with the ids in `existing`). A batch with server-made ids is sent once: a repeat
+ * would create the tasks twice. Retried: connection refused / reset / closed, and 503.
+ * Never retried: any other status (a 409 is an answer), timeouts.
+ *
+ * Pause before retry n (1-based): `minDelayMs * 2^(n-1)`, at most `maxDelayMs`; a `Retry-After`
+ * header, when the server sends one, replaces it (still capped). Defaults: 4 retries, 250 ms, 2000 ms,
+ * i.e. pauses of 0.25, 0.5, 1 and 2 s: a server restarting within about 4 s is not noticed.
+ */
+export interface RetryOptions {
+  /** Retries after the first attempt; 0 = never retry. Default 4. */
+  retries?: number
+  /** Pause before the first retry, in ms. Default 250. */
+  minDelayMs?: number
+  /** Longest pause between attempts, in ms. Default 2000. */
+  maxDelayMs?: number
+}
+
 /** Constructor options. */
 export interface ClientOptions {
   /** Timeout in ms for requests that do not long-poll. Default 30 000. */
   timeoutMs?: number
+  /** Retries of calls that are safe to repeat (see `RetryOptions`). */
+  retry?: RetryOptions
+}
+
+/** Per-call options of the long-polling methods. */
+export interface CallOptions {
+  /** Abort the call (and any pending retry); the promise then rejects with the signal's reason. */
+  signal?: AbortSignal
 }
 
 type Query = Record<string, string | number | boolean | undefined>
 
 /**
  * One server's API. Each method resolves to the answer's JSON body and throws `CoordApiError` on an
- * error answer or `CoordConnectionError` when no answer came. Long polls (`next`, `report` with
- * `next`, `events` with `wait`) get a client timeout of `wait` + 30 s, so the server always answers
- * first; other calls time out after `timeoutMs`.
+ * error answer or `CoordConnectionError` when no answer came (after the retries of `RetryOptions`,
+ * for calls that are safe to repeat). Long polls (`next`, `report` with `next`, `events` with
+ * `wait`) get a client timeout of `wait` + 30 s per attempt, so the server always answers first;
+ * other calls time out after `timeoutMs`.
  */
 export class CoordClient {
   /** Base URL without a trailing slash, e.g. `http://127.0.0.1:3100`. */
   readonly url: string
   private readonly agent: Agent
+  /** The same connection pool behind undici's retry interceptor, for calls safe to repeat. */
+  private readonly retrying: Dispatcher
   private readonly timeoutMs: number
 
   /** @param url server base URL; default `http://127.0.0.1:3100` */
@@ -48,11 +96,26 @@ export class CoordClient {
     this.url = url.replace(/\/+$/, '')
     this.timeoutMs = opts.timeoutMs ?? 30_000
     this.agent = new Agent({ headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs })
+    this.retrying = this.agent.compose(interceptors.retry({
+      maxRetries: opts.retry?.retries ?? 4,
+      minTimeout: opts.retry?.minDelayMs ?? 250,
+      maxTimeout: opts.retry?.maxDelayMs ?? 2000,
+      timeoutFactor: 2,
+      // Which calls are safe to repeat is decided per call (`send`'s `retry`), not by method.
+      methods: ['GET', 'POST'],
+      statusCodes: RETRY_STATUS_CODES,
+      errorCodes: RETRY_ERROR_CODES,
+      // Hand the last 503 through as an answer (→ CoordApiError with the server's code), not as an undici error.
+      throwOnError: false,
+    }))
   }
 
-  /** Post a batch (all or none). @throws CoordApiError 400 invalid / duplicate id, 409 TASK_CONFLICT or PROJECT_CLOSED */
+  /**
+   * Post a batch (all or none). Retried (see `RetryOptions`) only when every task has an `id`.
+   * @throws CoordApiError 400 invalid / duplicate id, 409 TASK_CONFLICT or PROJECT_CLOSED
+   */
   createTasks (body: CreateTasksBody): Promise<CreateTasksResult> {
-    return this.call('POST', '/tasks', { body })
+    return this.call('POST', '/tasks', { body, retry: body.tasks.every((t) => t.id !== undefined) })
   }
 
   /**
@@ -60,8 +123,8 @@ export class CoordClient {
    * to `wait` seconds. 200 → `assigned`, 204 → `empty` (poll again), 410 → `finished` (stop).
    * @throws CoordApiError on 4xx other than 410 (e.g. 400 bad worker id)
    */
-  async next (q: NextQuery): Promise<NextOutcome> {
-    const res = await this.send('GET', '/tasks/next', { query: { ...q }, waitS: q.wait ?? UNKNOWN_WAIT_S, accept: [204, 410] })
+  async next (q: NextQuery, call: CallOptions = {}): Promise<NextOutcome> {
+    const res = await this.send('GET', '/tasks/next', { query: { ...q }, waitS: q.wait ?? UNKNOWN_WAIT_S, accept: [204, 410], signal: call.signal })
     if (res.statusCode === 204) return { status: 'empty', message: 'No task became available while waiting. Poll again.' }
     if (res.statusCode === 410) return { status: 'finished', message: (res.body as ErrorBody).message }
     return { status: 'assigned', assignment: res.body as Extract<NextOutcome, { status: 'assigned' }>['assignment'] }
@@ -77,9 +140,9 @@ export class CoordClient {
    * With `opts.next`, `result.next` is the outcome of a long poll of `opts.wait` seconds.
    * @throws CoordApiError 404 TASK_NOT_FOUND, 409 LEASE_SUPERSEDED / LEASE_ENDED / TASK_CANCELED / ...
    */
-  report (taskId: string, body: ReportBody, opts: ReportQuery = {}): Promise<ReportResult> {
+  report (taskId: string, body: ReportBody, opts: ReportQuery = {}, call: CallOptions = {}): Promise<ReportResult> {
     const waitS = opts.next === true ? opts.wait ?? UNKNOWN_WAIT_S : 0
-    return this.call('POST', `/tasks/${enc(taskId)}/report`, { body, query: { ...opts }, waitS })
+    return this.call('POST', `/tasks/${enc(taskId)}/report`, { body, query: { ...opts }, waitS, signal: call.signal })
   }
 
   /** Cancel an unfinished task (a repeat is a no-op). @throws CoordApiError 404, 409 TASK_FINISHED */
@@ -118,8 +181,8 @@ export class CoordClient {
   }
 
   /** Events after `after`, waiting up to `wait` seconds when there are none (empty page = nothing new). */
-  events (q: EventsQuery = {}): Promise<EventPage> {
-    return this.call('GET', '/events', { query: { ...q }, waitS: q.wait ?? 0 })
+  events (q: EventsQuery = {}, call: CallOptions = {}): Promise<EventPage> {
+    return this.call('GET', '/events', { query: { ...q }, waitS: q.wait ?? 0, signal: call.signal })
   }
 
   /** Liveness probe. */
@@ -132,17 +195,20 @@ export class CoordClient {
     await this.agent.close()
   }
 
-  private async call<T> (method: string, path: string, opts: { query?: Query, body?: unknown, waitS?: number }): Promise<T> {
+  private async call<T> (method: string, path: string, opts: SendOptions): Promise<T> {
     return (await this.send(method, path, { ...opts, accept: [] })).body as T
   }
 
-  /** One request: 2xx and the `accept`ed statuses are returned, other statuses thrown as CoordApiError. */
-  private async send (method: string, path: string, opts: { query?: Query, body?: unknown, waitS?: number, accept: number[] }): Promise<{ statusCode: number, body: unknown }> {
+  /**
+   * One call (retried unless `retry: false`): 2xx and the `accept`ed statuses are returned, other
+   * statuses thrown as CoordApiError.
+   */
+  private async send (method: string, path: string, opts: SendOptions & { accept: number[] }): Promise<{ statusCode: number, body: unknown }> {
     const target = new URL(this.url + path + queryString(opts.query))
     const timeout = opts.waitS !== undefined && opts.waitS > 0 ? opts.waitS * 1000 + LONG_POLL_SLACK_MS : this.timeoutMs
     let res
     try {
-      res = await this.agent.request({
+      res = await (opts.retry === false ? this.agent : this.retrying).request({
         origin: target.origin,
         path: target.pathname + target.search,
         method: method as 'GET' | 'POST',
@@ -150,8 +216,10 @@ export class CoordClient {
         body: opts.body === undefined ? null : JSON.stringify(opts.body),
         headersTimeout: timeout,
         bodyTimeout: timeout,
+        signal: opts.signal,
       })
     } catch (err) {
+      if (opts.signal?.aborted === true) throw err
       throw new CoordConnectionError(this.url, err as Error)
     }
     const text = await res.body.text()
@@ -162,6 +230,16 @@ export class CoordClient {
     if ((res.statusCode >= 200 && res.statusCode < 300) || opts.accept.includes(res.statusCode)) return { statusCode: res.statusCode, body }
     throw new CoordApiError(res.statusCode, typeof body === 'object' && body !== null ? body as Partial<ErrorBody> : {})
   }
+}
+
+interface SendOptions {
+  query?: Query
+  body?: unknown
+  /** Long poll: the `wait` in seconds; the timeout becomes `wait` + 30 s. */
+  waitS?: number
+  /** false = send once: a repeat could do the work twice. Default true. */
+  retry?: boolean
+  signal?: AbortSignal
 }
 
 function enc (s: string): string {

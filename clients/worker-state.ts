@@ -9,11 +9,12 @@
  *   `leases` are the live leases from `coord next`; `recent` keeps the last reported leases so that
  *   an identical retry of a report can still name its lease (the server answers `duplicate: true`).
  *
- * Every write goes to a temporary file that is then renamed over the target, so a reader never sees
- * a half-written file.
+ * Every write is atomic (write-file-atomic: a fsync'd temporary file renamed over the target), so a
+ * reader never sees a half-written file and a crash leaves the old or the new content.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import writeFileAtomic from 'write-file-atomic'
 import type { Lease } from '../src/schemas/tasks.js'
 
 /** Ended leases kept for retries of a report. */
@@ -151,8 +152,6 @@ function readJson (file: string): unknown {
 }
 
 function writeAtomic (file: string, data: unknown): void {
-  mkdirSync(join(file, '..'), { recursive: true })
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`
-  writeFileSync(tmp, JSON.stringify(data, null, 2) + '\n')
-  renameSync(tmp, file)
+  mkdirSync(dirname(file), { recursive: true })
+  writeFileAtomic.sync(file, JSON.stringify(data, null, 2) + '\n')
 }

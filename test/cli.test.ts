@@ -5,10 +5,11 @@
 import t, { type Test } from 'tap'
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Task } from '../src/schemas/tasks.js'
-import { listen, tempDir } from './helper.js'
+import { build, eventually, listen, tempDir } from './helper.js'
 
 // Every CLI run is a child process compiling TypeScript through tap's ts-node loader (2-4 s each).
 t.setTimeout(300_000)
@@ -35,6 +36,16 @@ function coord (args: string[], opts: { url?: string, input?: string } = {}): Pr
     child.on('error', reject)
     child.on('close', (code) => resolve({ code, stdout, stderr }))
     child.stdin.end(opts.input ?? '')
+  })
+}
+
+/** A port nothing listens on (yet). */
+async function freePort (): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const addr = s.address()
+      s.close(() => (typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port'))))
+    })
   })
 }
 
@@ -191,6 +202,26 @@ t.test('clear errors: no worker id, server not running', async (t) => {
   const down = await coord(['status'], { url: 'http://127.0.0.1:9' })
   t.equal(down.code, 1)
   t.match(down.stderr, /http:\/\/127\.0\.0\.1:9.*connection refused.*coord serve/s)
+})
+
+t.test('events --follow: started before the server, retries with growing pauses, then prints events', async (t) => {
+  const port = await freePort()
+  const env: NodeJS.ProcessEnv = { ...process.env, COORD_URL: `http://127.0.0.1:${port}` }
+  const child = spawn(process.execPath, [...process.execArgv, CLI, 'events', '--follow', '--wait', '1'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  t.teardown(() => { child.kill('SIGKILL') })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+  // Pauses 1 s, 2 s: the third refusal comes about 3 s after the first.
+  t.ok(await eventually(() => /Retrying in 4 s/.test(stderr), 30_000), `the follower said it retries later (stderr: ${stderr})`)
+  t.match(stderr, /connection refused[\s\S]*Retrying in 1 s \(after=0\)[\s\S]*Retrying in 2 s/)
+  t.equal(child.exitCode, null, 'still running')
+  const app = await build(t)
+  await app.listen({ port, host: '127.0.0.1' })
+  t.equal((await app.inject({ method: 'POST', url: '/tasks', payload: { project: 'p', tasks: [{ id: 'a', description: 'a' }] } })).statusCode, 201)
+  t.ok(await eventually(() => /#1 \S+ task\.created project=p task=a/.test(stdout), 15_000), `the event was printed once the server was up (stdout: ${stdout})`)
+  t.equal((stderr.match(/Retrying/g) ?? []).length, 3, 'three refused polls: before, 1 s and 3 s after the first; then the server answered')
 })
 
 t.test('serve: flags map to settings; an invalid setting exits 78', async (t) => {

@@ -1,47 +1,32 @@
-// 10 workers × 200 tasks over real sockets, each looping report-and-next: every task is completed exactly
-// once and none is handed out twice.
+// 10 workers × 200 tasks over real sockets, each running the worker loop (report-and-next): every task
+// is completed exactly once and none is handed out twice.
 import t from 'tap'
-import { Agent, request } from 'undici'
+import { CoordClient } from '../clients/client.js'
+import { runWorker, type WorkerCounts } from '../clients/worker-loop.js'
 import { listen, post } from './helper.js'
 
 t.test('10 concurrent workers complete 200 tasks exactly once', async (t) => {
   const { app, url } = await listen(t)
-  const agent = new Agent({ connections: 20 })
-  t.teardown(() => agent.close())
+  const client = new CoordClient(url)
+  t.teardown(() => client.close())
   const ids = Array.from({ length: 200 }, (_, i) => `task-${String(i).padStart(3, '0')}`)
   // Workers start parked before any task exists, so posting races with waiting polls.
   const received = new Map<string, string[]>()
-  const worker = async (id: string): Promise<void> => {
+  const worker = async (id: string): Promise<WorkerCounts> => {
     const got: string[] = []
     received.set(id, got)
-    let res = await request(`${url}/tasks/next?worker=${id}&wait=10&project=load`, { dispatcher: agent })
-    let assignment = res.statusCode === 200 ? await res.body.json() as any : (await res.body.text(), null)
-    while (true) {
-      if (assignment === null) {
-        res = await request(`${url}/tasks/next?worker=${id}&wait=10&project=load`, { dispatcher: agent })
-        if (res.statusCode === 410) { await res.body.text(); return }
-        assignment = res.statusCode === 200 ? await res.body.json() as any : (await res.body.text(), null)
-        continue
-      }
-      got.push(assignment.task.id)
-      const rep = await request(`${url}/tasks/${assignment.task.id}/report?next=true&wait=10&project=load`, {
-        dispatcher: agent,
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ worker: id, leaseId: assignment.lease.leaseId, status: 'completed', summary: `done by ${id}` }),
-      })
-      const body = await rep.body.json() as any
-      if (rep.statusCode !== 200) throw new Error(`report refused: ${JSON.stringify(body)}`)
-      if (body.next.status === 'finished') return
-      assignment = body.next.status === 'assigned' ? body.next.assignment : null
-    }
+    return runWorker(client, { worker: id, project: 'load', wait: 10 }, async ({ task }) => {
+      got.push(task.id)
+      return { status: 'completed', summary: `done by ${id}` }
+    })
   }
   const workers = Array.from({ length: 10 }, (_, i) => worker(`w${i}`))
   for (let i = 0; i < ids.length; i += 50) {
     const res = await post(app, '/tasks', { project: 'load', close: i + 50 >= ids.length, tasks: ids.slice(i, i + 50).map((id) => ({ id, description: `do ${id}` })) })
     t.equal(res.statusCode, 201)
   }
-  await Promise.all(workers)
+  const counts = await Promise.all(workers)
+  t.ok(counts.every((c) => c.ended === 'finished' && c.refused === 0), 'every worker ran until the project finished, no report refused')
 
   const handedOut = [...received.values()].flat()
   t.equal(handedOut.length, 200, 'exactly 200 hand-outs')
