@@ -186,7 +186,7 @@ export class CoordClient {
   }
 
   /** Liveness probe. */
-  health (): Promise<{ status: 'ok', uptimeSeconds: number }> {
+  health (): Promise<{ status: 'ok', store: { ok: boolean, message: string }, uptimeSeconds: number }> {
     return this.call('GET', '/health', {})
   }
 
