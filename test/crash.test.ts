@@ -23,7 +23,7 @@ async function startServer (db: string, port: number): Promise<ChildProcess> {
   })
   const up = await eventually(async () => {
     try { return (await request(`http://127.0.0.1:${port}/health`)).statusCode === 200 } catch { return false }
-  }, 20_000)
+  }, 60_000)
   if (!up) throw new Error('server did not start')
   return child
 }

@@ -38,17 +38,21 @@ async function spawnServer (t: Test, db: string, opts: SpawnOptions = {}, env: N
   return { url: `http://127.0.0.1:${port}`, child, stdout: () => stdout, stderr: () => stderr, exited }
 }
 
-/** Resolves 'up' once /health answers 200, or 'exited' if the process ends first. */
-async function outcome (s: Server): Promise<'up' | 'exited'> {
+/**
+ * Resolves 'up' once /health answers 200, 'exited' if the process ends first, 'no answer' after 60 s
+ * (a child compiling TypeScript on a loaded 2-core machine can take tens of seconds to start).
+ */
+async function outcome (s: Server): Promise<'up' | 'exited' | 'no answer'> {
   const up = eventually(async () => {
     try { return (await request(`${s.url}/health`)).statusCode === 200 } catch { return false }
-  }, 20_000).then((ok) => (ok ? 'up' as const : 'exited' as const))
+  }, 60_000).then((ok) => (ok ? 'up' as const : 'no answer' as const))
   return Promise.race([up, s.exited.then(() => 'exited' as const)])
 }
 
 /** The exit code, or 'running' if the server came up instead of exiting. */
-async function exitCode (s: Server): Promise<number | null | 'running'> {
-  return (await outcome(s)) === 'exited' ? s.exited : 'running'
+async function exitCode (s: Server): Promise<number | null | 'running' | 'no answer'> {
+  const o = await outcome(s)
+  return o === 'exited' ? s.exited : o === 'up' ? 'running' : 'no answer'
 }
 
 async function call (url: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number, body: any }> {

@@ -72,7 +72,8 @@ export const TASK_INTEGERS = {
   attempts: [0, 1_000_000, 0],
 } as const
 
-const sqlInt = (col: keyof typeof TASK_INTEGERS): string => {
+/** SQL for a task integer column made total (see the rule above), aliased to its own name. */
+export const sqlInt = (col: keyof typeof TASK_INTEGERS): string => {
   const [min, max, fallback] = TASK_INTEGERS[col]
   return `CASE WHEN typeof(t.${col}) = 'integer' THEN max(${min}, min(t.${col}, ${max})) ELSE ${fallback} END AS ${col}`
 }

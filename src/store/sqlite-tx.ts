@@ -9,7 +9,7 @@ import type { EventType } from '../schemas/events.js'
 import type { Task, TaskInput } from '../schemas/tasks.js'
 import type { TaskSpec } from '../lifecycle/task-spec.js'
 import type { ClaimFilter, EventDraft, LeaseEnd, LeaseFacts, PickOptions, ProjectFacts, ReportRecordInput, StoreTx, TaskFacts, TaskPatch, WorkerRow } from './store.js'
-import { TASK_SELECT, toTask, type LeaseRow, type TaskRow } from './sqlite-rows.js'
+import { sqlInt, TASK_SELECT, toTask, type LeaseRow, type TaskRow } from './sqlite-rows.js'
 import type { Statements } from './sqlite-statements.js'
 
 /** Claim queries by filter shape: each one walks an index in claim order (priority, then posting order). */
@@ -34,6 +34,15 @@ export function pickSql (filter: ClaimFilter, skipRetries: boolean): string {
 
 export function toLeaseFacts (r: LeaseRow): LeaseFacts {
   return { id: r.id, taskId: r.task_id, worker: r.worker, attempt: r.attempt, grantedAt: r.granted_at, expiresAt: r.expires_at, endedAt: r.ended_at, endReason: r.end_reason }
+}
+
+/** The task as posted, for a 409's list of differing fields; unreadable text reads as an empty task. */
+function parseInput (text: string): TaskInput {
+  try {
+    const v: unknown = JSON.parse(text)
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as TaskInput
+  } catch { /* fall through */ }
+  return { description: '' }
 }
 
 /** A `workers` row as SQLite returns it, with the worker's live task when the query joins it. */
@@ -71,7 +80,7 @@ export class SqliteTx implements StoreTx {
     const stmt = this.sql('SELECT project, spec_hash, input FROM tasks WHERE id = ?')
     for (const id of ids) {
       const r = stmt.get(id) as { project: string, spec_hash: string, input: string } | undefined
-      if (r !== undefined) found.set(id, { project: r.project, specHash: r.spec_hash, input: JSON.parse(r.input) as TaskInput })
+      if (r !== undefined) found.set(id, { project: r.project, specHash: r.spec_hash, input: parseInput(r.input) })
     }
     return found
   }
@@ -84,7 +93,8 @@ export class SqliteTx implements StoreTx {
   }
 
   async task (id: string): Promise<TaskFacts | null> {
-    const r = this.sql('SELECT id, project, state, attempts, max_attempts, lease_ms, lease_id FROM tasks WHERE id = ?').get(id) as
+    const r = this.sql(`SELECT t.id, t.project, t.state, ${sqlInt('attempts')}, ${sqlInt('max_attempts')}, ${sqlInt('lease_ms')}, t.lease_id
+      FROM tasks t WHERE t.id = ?`).get(id) as
       { id: string, project: string, state: TaskState, attempts: number, max_attempts: number, lease_ms: number, lease_id: string | null } | undefined
     if (r === undefined) return null
     return { id: r.id, project: r.project, state: r.state, attempts: r.attempts, maxAttempts: r.max_attempts, leaseMs: r.lease_ms, leaseId: r.lease_id }
