@@ -13,9 +13,36 @@
  * reader never sees a half-written file and a crash leaves the old or the new content.
  */
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { homedir } from 'node:os'
+import { dirname, isAbsolute, join, resolve } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
 import type { Lease } from '../src/schemas/tasks.js'
+
+/**
+ * The default state directory for a server: `$XDG_STATE_HOME/coord/<server>` (XDG Base Directory
+ * Specification: `$XDG_STATE_HOME` defaults to `~/.local/state`; a relative value is ignored, as the
+ * specification asks), where `<server>` is the URL's host and port, e.g. `127.0.0.1_3100`. Never
+ * the current folder: a worker chat must write only the files its task names.
+ * @param url server base URL, e.g. `http://127.0.0.1:3100`
+ * @param env the environment to read `XDG_STATE_HOME` and `HOME` from
+ */
+export function defaultStateDir (url: string, env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_STATE_HOME
+  const base = xdg !== undefined && isAbsolute(xdg) ? xdg : join(env.HOME ?? homedir(), '.local', 'state')
+  return join(base, 'coord', serverKey(url))
+}
+
+/** A file-name-safe key for a server URL: `host_port` (`http://127.0.0.1:3100` → `127.0.0.1_3100`). */
+export function serverKey (url: string): string {
+  let host: string
+  try {
+    const u = new URL(url)
+    host = `${u.hostname}_${u.port === '' ? (u.protocol === 'https:' ? '443' : '80') : u.port}${u.pathname.replace(/\/+$/, '')}`
+  } catch {
+    host = url
+  }
+  return host.replace(/[^A-Za-z0-9._-]+/g, '_')
+}
 
 /** Ended leases kept for retries of a report. */
 const RECENT_MAX = 20
