@@ -33,12 +33,17 @@ async function worker (id: string): Promise<number> {
 }
 
 for (let i = 0; i < TASKS; i += 500) {
-  await client.createTasks({ project: 'bench', close: i + 500 >= TASKS, tasks: Array.from({ length: Math.min(500, TASKS - i) }, (_, j) => ({ id: `b-${i + j}`, description: 'bench' })) })
+  await client.createTasks({
+    project: 'bench',
+    close: i + 500 >= TASKS,
+    tasks: Array.from({ length: Math.min(500, TASKS - i) }, (_, j) => ({ id: `b-${i + j}`, description: 'bench' })),
+  })
 }
 const t0 = performance.now()
 const counts = await Promise.all(Array.from({ length: WORKERS }, (_, i) => worker(`bench-${i}`)))
 const secs = (performance.now() - t0) / 1000
-console.log(`throughput  ${TASKS} tasks, ${WORKERS} workers: ${(TASKS / secs).toFixed(0)} tasks/s (${secs.toFixed(2)} s; per worker ${Math.min(...counts)}..${Math.max(...counts)})`)
+console.log(`throughput  ${TASKS} tasks, ${WORKERS} workers: ${(TASKS / secs).toFixed(0)} tasks/s ` +
+  `(${secs.toFixed(2)} s; per worker ${Math.min(...counts)}..${Math.max(...counts)})`)
 
 const lat: number[] = []
 for (let i = 0; i < WAKEUPS; i++) {
@@ -48,7 +53,9 @@ for (let i = 0; i < WAKEUPS; i++) {
   await client.createTasks({ project: 'wake', tasks: [{ id: `wake-${i}`, description: 'wake' }] })
   const o = await parked
   lat.push(performance.now() - posted)
-  if (o.status === 'assigned') await client.report(o.assignment.task.id, { worker: 'waker', leaseId: o.assignment.lease.leaseId, status: 'completed', summary: 'ok' })
+  if (o.status === 'assigned') {
+    await client.report(o.assignment.task.id, { worker: 'waker', leaseId: o.assignment.lease.leaseId, status: 'completed', summary: 'ok' })
+  }
 }
 lat.sort((a, b) => a - b)
 const pct = (p: number): string => (lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? 0).toFixed(2)

@@ -70,13 +70,18 @@ export class CliContext {
       if (holders.length === 1 && holders[0] !== id) id = holders[0] as string
       const others = this.state.workers().filter((w) => w !== id)
       if (holders.length !== 1 && others.length > 0) {
-        process.stderr.write(`Note: acting as worker ${id} (last used in ${this.state.dir}); workers ${others.join(', ')} share this directory, so pass --worker to be sure.\n`)
+        process.stderr.write(`Note: acting as worker ${id} (last used in ${this.state.dir}); ` +
+          `workers ${others.join(', ')} share this directory, so pass --worker to be sure.\n`)
       }
     }
     if (id === null || id === '') {
-      throw new UsageError(`No worker id: pass --worker <id> (or set COORD_WORKER) once, e.g. \`coord next --worker worker-a\`; later commands run in ${this.state.dir} reuse it.`)
+      throw new UsageError('No worker id: pass --worker <id> (or set COORD_WORKER) once, e.g. `coord next --worker worker-a`; ' +
+        `later commands run in ${this.state.dir} reuse it.`)
     }
-    if (!idRe.test(id)) throw new UsageError(`Invalid worker id ${JSON.stringify(id)}: use letters, digits and . _ : @ -, starting with a letter or digit, at most 128 characters.`)
+    if (!idRe.test(id)) {
+      throw new UsageError(`Invalid worker id ${JSON.stringify(id)}: use letters, digits and . _ : @ -, ` +
+        'starting with a letter or digit, at most 128 characters.')
+    }
     // An id given explicitly becomes the default of later commands; an inferred one does not.
     if (this.opts.worker !== undefined && this.state.lastWorker() !== id) this.state.setLastWorker(id)
     return id

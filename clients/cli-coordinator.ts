@@ -32,7 +32,9 @@ export function toBatch (text: string, source: string, flags: { project?: string
 
 async function create (ctx: CliContext, opts: { project?: string, close?: boolean }, [file]: string[]): Promise<number> {
   const source = file === '-' || file === undefined ? 'stdin' : file
-  if (source === 'stdin' && process.stdin.isTTY === true) throw new UsageError('Give a JSON file, or pipe the JSON in: `coord create tasks.json` / `cat tasks.json | coord create -`.')
+  if (source === 'stdin' && process.stdin.isTTY === true) {
+    throw new UsageError('Give a JSON file, or pipe the JSON in: `coord create tasks.json` / `cat tasks.json | coord create -`.')
+  }
   let text: string
   try {
     text = source === 'stdin' ? await readStdin() : await readFile(source, 'utf8')
@@ -46,7 +48,8 @@ async function create (ctx: CliContext, opts: { project?: string, close?: boolea
 
 async function close (ctx: CliContext, _opts: unknown, [project]: string[]): Promise<number> {
   const summary = await ctx.client.closeProject(project as string)
-  ctx.print(summary, () => `Project ${summary.name} closed: ${summary.total} tasks${summary.done ? ', all finished (done)' : ', workers get 410 once all are finished'}.`)
+  const outlook = summary.done ? ', all finished (done)' : ', workers get 410 once all are finished'
+  ctx.print(summary, () => `Project ${summary.name} closed: ${summary.total} tasks${outlook}.`)
   return EXIT.OK
 }
 
@@ -100,7 +103,8 @@ interface TasksOptions { project?: string, state?: TaskState, byWorker?: string,
 async function tasks (ctx: CliContext, opts: TasksOptions): Promise<number> {
   const { byWorker, ...query } = opts
   const page = await ctx.client.listTasks({ ...query, worker: byWorker })
-  ctx.print(page, () => [...page.tasks.map(formatTaskLine), page.nextAfter === null ? `(${page.tasks.length} tasks)` : `(more: --after ${page.nextAfter})`].join('\n'))
+  const more = page.nextAfter === null ? `(${page.tasks.length} tasks)` : `(more: --after ${page.nextAfter})`
+  ctx.print(page, () => [...page.tasks.map(formatTaskLine), more].join('\n'))
   return EXIT.OK
 }
 

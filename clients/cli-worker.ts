@@ -92,7 +92,9 @@ async function report (ctx: CliContext, opts: ReportOptions, [taskId]: string[])
   if (opts.details !== undefined) {
     let parsed: unknown
     try { parsed = JSON.parse(opts.details) } catch { parsed = null }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError('--details must be a JSON object, e.g. \'{"tests":"12 passed"}\'.')
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new UsageError('--details must be a JSON object, e.g. \'{"tests":"12 passed"}\'.')
+    }
     details = parsed as Record<string, unknown>
   }
   const body: ReportBody = {
@@ -156,7 +158,8 @@ export function addWorkerCommands (program: Command): void {
     .action(action(next))
 
   program.command('report')
-    .description('Report your task as completed, failed or blocked, with the saved lease. Exit 0 accepted (a retry too), 4 refused (409: the lease is removed), 1 error; with --next, like `coord next`.')
+    .description('Report your task as completed, failed or blocked, with the saved lease. ' +
+      'Exit 0 accepted (a retry too), 4 refused (409: the lease is removed), 1 error; with --next, like `coord next`.')
     .argument('<taskId>', 'the task you report')
     .addOption(new Option('--status <status>', 'outcome').choices(['completed', 'failed', 'blocked']).makeOptionMandatory())
     .requiredOption('--summary <text>', 'what was done, or why it failed / what blocks it (`-` reads stdin)')

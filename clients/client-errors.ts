@@ -30,7 +30,8 @@ export class CoordConnectionError extends Error {
   constructor (url: string, cause: Error) {
     const refused = errorCodes(cause).includes('ECONNREFUSED')
     super(refused
-      ? `Cannot connect to the coordination server at ${url}: connection refused. Is the server running? Start it with \`coord serve\` / \`npm start\`, or pass --url / set COORD_URL.`
+      ? `Cannot connect to the coordination server at ${url}: connection refused. Is the server running? ` +
+        'Start it with `coord serve` / `npm start`, or pass --url / set COORD_URL.'
       : `Request to the coordination server at ${url} failed: ${describe(cause)}`, { cause })
     this.name = 'CoordConnectionError'
     this.url = url

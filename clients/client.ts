@@ -13,7 +13,8 @@ import type { ErrorBody } from '../src/schemas/common.js'
 import { CoordApiError, CoordConnectionError } from './client-errors.js'
 import type { EventPage, EventsQuery } from '../src/schemas/events.js'
 import type {
-  CreateTasksBody, CreateTasksResult, HeartbeatBody, Lease, ListTasksQuery, NextOutcome, NextQuery, ReportBody, ReportQuery, ReportResult, Task, TaskDetail, TaskPage,
+  CreateTasksBody, CreateTasksResult, HeartbeatBody, Lease, ListTasksQuery, NextOutcome, NextQuery,
+  ReportBody, ReportQuery, ReportResult, Task, TaskDetail, TaskPage,
 } from '../src/schemas/tasks.js'
 import type { ProjectSummary, Status, Worker } from '../src/schemas/workers.js'
 

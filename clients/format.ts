@@ -34,7 +34,7 @@ export function formatAssignment (a: Assignment): string {
   }
   if (Object.keys(t.context).length > 0) lines.push('', 'Context:', indent(JSON.stringify(t.context, null, 2)))
   lines.push('', `When done: coord report ${t.id} --status completed --summary "..." [--deliverable PATH ...] [--next]`,
-    `(or --status failed / --status blocked --question "..."; the lease is saved, no --lease needed)`)
+    '(or --status failed / --status blocked --question "..."; the lease is saved, no --lease needed)')
   return lines.join('\n')
 }
 
@@ -46,14 +46,16 @@ export function formatReport (r: ReportResult): string {
 
 /** The answer to `POST /tasks`. */
 export function formatCreated (r: CreateTasksResult): string {
-  const lines = [`Project ${r.project}: ${r.created.length} created, ${r.existing.length} already existed${r.closed ? '; project closed (no more tasks coming)' : ''}.`]
+  const closed = r.closed ? '; project closed (no more tasks coming)' : ''
+  const lines = [`Project ${r.project}: ${r.created.length} created, ${r.existing.length} already existed${closed}.`]
   if (r.created.length > 0) lines.push(`  created:  ${r.created.join(', ')}`)
   if (r.existing.length > 0) lines.push(`  existing: ${r.existing.join(', ')}`)
   return lines.join('\n')
 }
 
 function counts (c: ProjectSummary['counts']): string {
-  return `submitted ${c.submitted}, working ${c.working}, input-required ${c['input-required']}, completed ${c.completed}, failed ${c.failed}, canceled ${c.canceled}`
+  return `submitted ${c.submitted}, working ${c.working}, input-required ${c['input-required']}, ` +
+    `completed ${c.completed}, failed ${c.failed}, canceled ${c.canceled}`
 }
 
 /** `GET /status`: totals, workers, then one line per project. */
@@ -96,12 +98,18 @@ export function formatHistory (h: TaskDetail): string {
   ].filter((l) => l !== '')
   if (t.result !== null) {
     const r = t.result
-    lines.push(`Result: ${r.status} by ${r.worker} (attempt ${r.attempt}) at ${r.reportedAt}${r.contextScore !== null ? `, context score ${r.contextScore}` : ''}`, indent(r.summary))
+    const score = r.contextScore !== null ? `, context score ${r.contextScore}` : ''
+    lines.push(`Result: ${r.status} by ${r.worker} (attempt ${r.attempt}) at ${r.reportedAt}${score}`, indent(r.summary))
     if (r.deliverables.length > 0) lines.push(`  deliverables: ${r.deliverables.join(', ')}`)
     if (r.question !== undefined) lines.push(`  question: ${r.question}`)
   }
-  if (h.leases.length > 0) lines.push('Leases:', ...h.leases.map((l) => `  ${l.leaseId} ${l.worker} attempt ${l.attempt} ${l.grantedAt} → ${l.endReason ?? `live until ${l.expiresAt}`}`))
-  if (h.reports.length > 0) lines.push('Reports:', ...h.reports.map((r) => `  ${r.reportedAt} ${r.worker} ${r.status} ${r.accepted ? 'accepted' : `refused (${r.rejection ?? '?'})`}`))
+  if (h.leases.length > 0) {
+    lines.push('Leases:', ...h.leases.map((l) =>
+      `  ${l.leaseId} ${l.worker} attempt ${l.attempt} ${l.grantedAt} → ${l.endReason ?? `live until ${l.expiresAt}`}`))
+  }
+  if (h.reports.length > 0) {
+    lines.push('Reports:', ...h.reports.map((r) => `  ${r.reportedAt} ${r.worker} ${r.status} ${r.accepted ? 'accepted' : `refused (${r.rejection ?? '?'})`}`))
+  }
   if (h.events.length > 0) lines.push('Events:', ...h.events.map((e) => `  ${formatEvent(e)}`))
   return lines.join('\n')
 }

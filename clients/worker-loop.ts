@@ -97,7 +97,9 @@ export async function runWorker (
  * signal may or may not have been taken, so the report is sent again: an identical repeat is safe
  * (the server answers `duplicate: true`).
  */
-async function reportAndNext (client: CoordClient, taskId: string, sent: ReportBody, query: Parameters<CoordClient['report']>[2], signal: AbortSignal | undefined): Promise<ReportResult> {
+async function reportAndNext (
+  client: CoordClient, taskId: string, sent: ReportBody, query: Parameters<CoordClient['report']>[2], signal: AbortSignal | undefined
+): Promise<ReportResult> {
   if (!stopped(signal)) {
     try {
       return await client.report(taskId, sent, query, { signal })

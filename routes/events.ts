@@ -11,7 +11,8 @@ const events: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'listEvents',
       summary: 'Events after a sequence number; waits up to `wait` seconds for the next one',
       description: 'Events are stored with the change that caused them and never renumbered, so `after=<last seq you saw>` resumes exactly, ' +
-        'also after a server restart. With `project`, you get that project\'s events plus worker events. Always 200; an empty list means nothing new within the wait.',
+        'also after a server restart. With `project`, you get that project\'s events plus worker events. ' +
+        'Always 200; an empty list means nothing new within the wait.',
       querystring: EventsQuery,
       response: { 200: described(EventPage, 'Events after `after`, oldest first; empty when nothing came within the wait.'), ...commonErrors },
     },

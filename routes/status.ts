@@ -30,7 +30,10 @@ const status: FastifyPluginAsyncTypebox = async (app) => {
         'It does not try a write: a full disk shows up as 503 on the write that needs the space.',
       response: {
         ...commonErrors,
-        200: Type.Object({ status: Type.Literal('ok'), store: StoreHealthBody, uptimeSeconds: Uptime }, { description: 'The server is up and its store can take writes.' }),
+        200: Type.Object(
+          { status: Type.Literal('ok'), store: StoreHealthBody, uptimeSeconds: Uptime },
+          { description: 'The server is up and its store can take writes.' }
+        ),
         503: Type.Object({
           code: Type.String({ description: 'STORAGE_UNAVAILABLE, or SERVER_CLOSING while the server shuts down.', examples: ['STORAGE_UNAVAILABLE'] }),
           message: Type.String({ description: 'What is wrong and what to do.' }),

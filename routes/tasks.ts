@@ -70,7 +70,11 @@ const tasks: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Cancel an unfinished task',
       description: 'The task becomes `canceled`; a worker holding it gets 409 TASK_CANCELED on its next heartbeat or report. Canceling twice is a no-op.',
       params: TaskParams,
-      body: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false, description: 'Optional; an empty body is fine.', examples: [{ reason: 'superseded by task-010' }] }),
+      body: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 2000 })) }, {
+        additionalProperties: false,
+        description: 'Optional; an empty body is fine.',
+        examples: [{ reason: 'superseded by task-010' }],
+      }),
       response: { 200: described(Task, 'The task, now canceled.'), 404: ErrorRef, 409: ErrorRef, ...commonErrors },
     },
     // The body is optional: `curl -X POST .../cancel` with none is a plain cancel.

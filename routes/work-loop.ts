@@ -72,11 +72,18 @@ const workLoop: FastifyPluginAsyncTypebox = async (app) => {
       params: TaskParams,
       querystring: ReportQuery,
       body: ReportBody,
-      response: { 200: described(ReportResult, 'Report accepted (or a duplicate of an accepted one); with next=true, your next task in `next`.'), 404: ErrorRef, 409: ErrorRef, ...commonErrors },
+      response: {
+        200: described(ReportResult, 'Report accepted (or a duplicate of an accepted one); with next=true, your next task in `next`.'),
+        404: ErrorRef,
+        409: ErrorRef,
+        ...commonErrors,
+      },
     },
   }, async (request, reply) => {
     const q = request.query
-    const next = q.next === true ? { filter: { project: q.project, type: q.type }, waitMs: waitMs(app.config, q.wait), signal: disconnectSignal(reply) } : undefined
+    const next = q.next === true
+      ? { filter: { project: q.project, type: q.type }, waitMs: waitMs(app.config, q.wait), signal: disconnectSignal(reply) }
+      : undefined
     return app.lifecycle.report(request.params.id, request.body, next)
   })
 }

@@ -10,7 +10,8 @@ const workers: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['observe'],
       operationId: 'listWorkers',
       summary: 'Workers: state (idle / working / offline), current task, last seen, tasks completed',
-      description: 'A worker registers with its first request. It is offline after COORD_OFFLINE_SECONDS without a request (a worker inside a long poll is never offline).',
+      description: 'A worker registers with its first request. It is offline after COORD_OFFLINE_SECONDS without a request ' +
+        '(a worker inside a long poll is never offline).',
       querystring: Type.Object(PageQuery, { additionalProperties: false }),
       response: {
         200: described(Type.Object({

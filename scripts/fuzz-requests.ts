@@ -27,7 +27,9 @@ const NON_FINITE = ['1e400', '-1e400', '1E999', '9'.repeat(400), `-${'9'.repeat(
 /** Query-string numbers that are never a valid `wait` (0..3600 integer), also after coercion. */
 const BAD_WAIT = ['Infinity', '-Infinity', '+Infinity', 'NaN', '1e400', '-1', '1.5', 'abc', '3601', '1e5', 'true', `9${'9'.repeat(30)}`]
 /** Query-string values worth trying anywhere. */
-const ODD_TEXT = [...BAD_WAIT, '0', '', ' 1', '1 ', '0x10', '1e3', '-0', '9007199254740992', 'null', '[]', '%ff', '%', '+', 'a b', '\u0000', '😀', 'x'.repeat(5000)]
+const ODD_TEXT = [
+  ...BAD_WAIT, '0', '', ' 1', '1 ', '0x10', '1e3', '-0', '9007199254740992', 'null', '[]', '%ff', '%', '+', 'a b', '\u0000', '😀', 'x'.repeat(5000),
+]
 
 /** A JSON value written as text, sometimes one `JSON.parse` accepts but the API must refuse. */
 const rawValue: fc.Arbitrary<string> = fc.oneof(
@@ -39,7 +41,7 @@ const rawValue: fc.Arbitrary<string> = fc.oneof(
   fc.constant(JSON.stringify('x'.repeat(25_000))),
   fc.integer({ min: 60, max: 3000 }).map((n) => `${'['.repeat(n)}${']'.repeat(n)}`),
   fc.integer({ min: 60, max: 3000 }).map((n) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`),
-  fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+  fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v))
 )
 
 const MARK = '\u0000FUZZ\u0000'
@@ -60,17 +62,19 @@ function bodyFor (base: Record<string, unknown>, fields: string[][]): fc.Arbitra
     { weight: 6, arbitrary: fc.tuple(keys, rawValue).map(([path, raw]) => withRaw(base, path, raw)) },
     { weight: 1, arbitrary: rawValue.map((raw) => JSON.stringify(base).replace(/^\{/, `{${JSON.stringify(first)}:${raw},`)) },
     { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)) },
-    { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 200 }) },
+    { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 200 }) }
   )
 }
 
-const contentType = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/json', 'application/json', 'text/plain', 'application/x-www-form-urlencoded')
+const contentType = fc.constantFrom(
+  'application/json', 'application/json; charset=utf-8', 'application/json', 'application/json', 'text/plain', 'application/x-www-form-urlencoded'
+)
 
 /** Path segments for task ids that do not exist, some malformed. */
 const missingId = fc.oneof(
   fc.constant('nope'),
   fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }).map((s) => encodeURIComponent(`zz${s}`)),
-  fc.constantFrom('%ff', '%zz', '%', 'a'.repeat(300), '..', '%2e%2e', 'x%00y'),
+  fc.constantFrom('%ff', '%zz', '%', 'a'.repeat(300), '..', '%2e%2e', 'x%00y')
 )
 
 /** A query string of arbitrary pairs, then `tail` (which must win or make it invalid). */
@@ -99,12 +103,13 @@ export const fuzzRequest: fc.Arbitrary<FuzzRequest> = fc.oneof(
     .map(([id, payload, ct, q]) => ({ method: 'POST' as const, url: `/tasks/${id}/report?${q}`, payload, contentType: ct, readOnly: false })),
   fc.tuple(missingId, bodyFor({ reason: 'r' }, [['reason']]), contentType)
     .map(([id, payload, ct]) => ({ method: 'POST' as const, url: `/tasks/${id}/cancel`, payload, contentType: ct, readOnly: false })),
-  fc.string({ unit: 'binary', maxLength: 30 }).map((s) => ({ method: 'POST' as const, url: `/projects/${encodeURIComponent(`-${s}`)}/close`, readOnly: false })),
+  fc.string({ unit: 'binary', maxLength: 30 })
+    .map((s) => ({ method: 'POST' as const, url: `/projects/${encodeURIComponent(`-${s}`)}/close`, readOnly: false })),
   query(['worker', 'wait', 'project', 'type'], badWait).map((q) => ({ method: 'GET' as const, url: `/tasks/next?${q}`, readOnly: false })),
   query(['project', 'state', 'worker', 'type', 'limit', 'after'], fc.constant('')).map((q) => ({ method: 'GET' as const, url: `/tasks?${q}`, readOnly: true })),
   query(['after', 'wait', 'project', 'limit'], fc.constant('wait=0')).map((q) => ({ method: 'GET' as const, url: `/events?${q}`, readOnly: true })),
   query(['project'], fc.constant('')).map((q) => ({ method: 'GET' as const, url: `/status?${q}`, readOnly: true })),
-  missingId.map((id) => ({ method: 'GET' as const, url: `/tasks/${id}`, readOnly: true })),
+  missingId.map((id) => ({ method: 'GET' as const, url: `/tasks/${id}`, readOnly: true }))
 )
 
 /** Give the app the state the generated requests rely on: task t1 leased to w0 in closed project p1. */

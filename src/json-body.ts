@@ -58,7 +58,10 @@ export function scanJson (text: string): void {
           try { key = JSON.parse(text.slice(i, j + 1)) as string } catch { /* JSON.parse reports it below */ }
         }
         if (keys != null) {
-          if (keys.has(key)) throw new CoordError('INVALID_JSON', `The body repeats the key "${excerpt(key)}" in one object (at character ${i}). Send each key once.`, { position: i })
+          if (keys.has(key)) {
+            throw new CoordError('INVALID_JSON',
+              `The body repeats the key "${excerpt(key)}" in one object (at character ${i}). Send each key once.`, { position: i })
+          }
           keys.add(key)
         }
         expectKey = false
@@ -69,7 +72,9 @@ export function scanJson (text: string): void {
     if (c === 0x7b || c === 0x5b) { // { [
       containers.push(c === 0x7b ? new Set() : null)
       if (containers.length > MAX_JSON_DEPTH) {
-        throw new CoordError('NESTING_TOO_DEEP', `The body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels (at character ${i}). Flatten it.`, { maxDepth: MAX_JSON_DEPTH, position: i })
+        throw new CoordError('NESTING_TOO_DEEP',
+          `The body nests objects and arrays deeper than ${MAX_JSON_DEPTH} levels (at character ${i}). Flatten it.`,
+          { maxDepth: MAX_JSON_DEPTH, position: i })
       }
       expectKey = c === 0x7b
     } else if (c === 0x7d || c === 0x5d) { // } ]
@@ -82,7 +87,9 @@ export function scanJson (text: string): void {
       const token = text.slice(i, end)
       // NaN means a malformed token, which JSON.parse reports; ±Infinity means out of range.
       if (Math.abs(Number(token)) === Infinity) {
-        throw new CoordError('INVALID_JSON', `The body has the number ${excerpt(token)} (at character ${i}), which is too large to represent. Numbers must be finite doubles.`, { position: i })
+        throw new CoordError('INVALID_JSON',
+          `The body has the number ${excerpt(token)} (at character ${i}), which is too large to represent. Numbers must be finite doubles.`,
+          { position: i })
       }
       i = end
       continue

@@ -5,7 +5,9 @@ import { loadConfig } from '../src/config.js'
 import { openSqliteStore } from '../src/store/sqlite-open.js'
 import { build, claim, postTasks } from './helper.js'
 
-interface Case { method: 'GET' | 'POST' | 'DELETE', url: string, payload?: unknown, headers?: Record<string, string>, status: number, code: string, says?: RegExp }
+interface Case {
+  method: 'GET' | 'POST' | 'DELETE', url: string, payload?: unknown, headers?: Record<string, string>, status: number, code: string, says?: RegExp
+}
 
 const longId = 'x'.repeat(129)
 const task = { id: 'ok-1', description: 'fine' }
@@ -77,11 +79,30 @@ const cases: Case[] = [
   { method: 'POST', url: '/tasks/t1/report', payload: { worker: 'w', leaseId: 'l', status: 'done', summary: 's' }, status: 400, code: 'VALIDATION_FAILED', says: /status/ },
   { method: 'POST', url: '/tasks/t1/report', payload: { worker: 'w', leaseId: 'l', status: 'completed', summary: 's', contextScore: 6 }, status: 400, code: 'VALIDATION_FAILED', says: /contextScore must be <= 5/ },
   { method: 'POST', url: '/tasks/t1/report', payload: { worker: 'w', leaseId: 'l', status: 'completed', summary: '' }, status: 400, code: 'VALIDATION_FAILED' },
-  { method: 'POST', url: '/tasks/t1/report?next=maybe', payload: { worker: 'w', leaseId: 'l', status: 'completed', summary: 's' }, status: 400, code: 'VALIDATION_FAILED' },
+  {
+    method: 'POST',
+    url: '/tasks/t1/report?next=maybe',
+    payload: { worker: 'w', leaseId: 'l', status: 'completed', summary: 's' },
+    status: 400,
+    code: 'VALIDATION_FAILED',
+  },
   { method: 'POST', url: '/tasks/nope/report', payload: { worker: 'w', leaseId: 'l', status: 'completed', summary: 's' }, status: 404, code: 'TASK_NOT_FOUND' },
   { method: 'POST', url: '/tasks/t1/report', payload: { worker: 'w0', leaseId: 'l', status: 'completed', summary: 's', contextScore: '5' }, status: 400, code: 'VALIDATION_FAILED', says: /contextScore must be integer/ },
-  { method: 'POST', url: '/tasks/t1/report', payload: `{"worker":"w0","leaseId":"l","status":"completed","summary":"s","details":${nested(4000)}}`, headers: json, status: 400, code: 'NESTING_TOO_DEEP' },
-  { method: 'POST', url: '/tasks/t1/report?next=true&wait=Infinity', payload: { worker: 'w0', leaseId: 'l', status: 'completed', summary: 's' }, status: 400, code: 'VALIDATION_FAILED' },
+  {
+    method: 'POST',
+    url: '/tasks/t1/report',
+    payload: `{"worker":"w0","leaseId":"l","status":"completed","summary":"s","details":${nested(4000)}}`,
+    headers: json,
+    status: 400,
+    code: 'NESTING_TOO_DEEP',
+  },
+  {
+    method: 'POST',
+    url: '/tasks/t1/report?next=true&wait=Infinity',
+    payload: { worker: 'w0', leaseId: 'l', status: 'completed', summary: 's' },
+    status: 400,
+    code: 'VALIDATION_FAILED',
+  },
   // cancel, projects, events, status
   { method: 'POST', url: '/tasks/t1/cancel', payload: { why: 'x' }, status: 400, code: 'VALIDATION_FAILED' },
   { method: 'POST', url: '/tasks/nope/cancel', status: 404, code: 'TASK_NOT_FOUND' },
@@ -112,7 +133,12 @@ t.test('bad inputs across every route: 4xx JSON error, no state change', async (
   ])
   const before = await snapshot()
   for (const c of cases) {
-    const res = await app.inject({ method: c.method, url: c.url, ...(c.payload === undefined ? {} : { payload: c.payload as string }), ...(c.headers ? { headers: c.headers } : {}) })
+    const res = await app.inject({
+      method: c.method,
+      url: c.url,
+      ...(c.payload === undefined ? {} : { payload: c.payload as string }),
+      ...(c.headers ? { headers: c.headers } : {}),
+    })
     const label = `${c.method} ${c.url.slice(0, 60)} ${JSON.stringify(c.payload ?? '').slice(0, 60)}`
     t.equal(res.statusCode, c.status, `${label}: status`)
     t.match(res.headers['content-type'], /application\/json/, `${label}: JSON`)

@@ -83,7 +83,10 @@ t.test('next and report in separate processes: worker id and lease come from the
   t.type(leaseId, 'string', 'lease saved for task-1')
   t.match(next.stdout, leaseId as string, 'the printed lease is the saved one')
 
-  const reportArgs = ['--state-dir', dir, 'report', 'task-1', '--status', 'completed', '--summary', 'Summary written.', '--deliverable', 'out/summary.md', '--context-score', '4']
+  const reportArgs = [
+    '--state-dir', dir, 'report', 'task-1', '--status', 'completed', '--summary', 'Summary written.',
+    '--deliverable', 'out/summary.md', '--context-score', '4',
+  ]
   const report = await coord(reportArgs, { url })
   t.equal(report.code, 0, `report exits 0 (stderr: ${report.stderr})`)
   t.match(report.stdout, /task task-1 is now completed/)
@@ -111,7 +114,8 @@ t.test('next exits 2 on an empty queue and 3 once the project is closed and fini
   const first = await coord(['--state-dir', dir, '--worker', 'w2', 'next', '--project', 'p2', '--wait', '1'], { url })
   t.equal(first.code, 0)
   const started = Date.now()
-  const empty = await coord(['--state-dir', dir, 'report', 'only', '--status', 'completed', '--summary', 'done', '--next', '--wait', '1', '--project', 'p2'], { url })
+  const empty = await coord(
+    ['--state-dir', dir, 'report', 'only', '--status', 'completed', '--summary', 'done', '--next', '--wait', '1', '--project', 'p2'], { url })
   t.equal(empty.code, 2, `report --next with nothing queued exits 2 (stderr: ${empty.stderr})`)
   t.match(empty.stdout, /No task yet for worker w2/)
   t.ok(Date.now() - started >= 1000, 'it long-polled for the wait')
@@ -243,5 +247,6 @@ t.test('serve: flags map to settings; an invalid setting exits 78', async (t) =>
   await postTasks(url, { tasks: [{ id: 'short', description: 'short lease' }] })
   const next = await coord(['--state-dir', t.testdir(), '--worker', 'w5', 'next', '--json'], { url })
   t.equal(next.code, 0, next.stderr)
-  t.equal((JSON.parse(next.stdout) as { assignment: { lease: { leaseSeconds: number } } }).assignment.lease.leaseSeconds, 7, '--lease-seconds reached the server')
+  const granted = JSON.parse(next.stdout) as { assignment: { lease: { leaseSeconds: number } } }
+  t.equal(granted.assignment.lease.leaseSeconds, 7, '--lease-seconds reached the server')
 })

@@ -151,7 +151,8 @@ t.test('a 409 or 400 is an answer: sent once', async (t) => {
 t.test('a batch is retried only when every task has an id', async (t) => {
   const { f, client } = await setup(t)
   f.fail = 1
-  t.match(await rejection(t, client.createTasks({ tasks: [{ description: 'no id' }] })), { name: 'CoordApiError', statusCode: 503, code: 'STORAGE_UNAVAILABLE' })
+  t.match(await rejection(t, client.createTasks({ tasks: [{ description: 'no id' }] })),
+    { name: 'CoordApiError', statusCode: 503, code: 'STORAGE_UNAVAILABLE' })
   t.equal(f.requests, 1, 'without ids: sent once (a repeat would create the task twice)')
   f.requests = 0
   f.fault = 'lose'
@@ -257,5 +258,6 @@ t.test('events --follow stops on a 4xx: the request itself is wrong', async (t) 
   const { url } = await listen(t)
   const client = new CoordClient(url)
   t.teardown(() => client.close())
-  t.match(await rejection(t, followEvents(client, { after: 0, wait: 1, project: 'bad name!', print: () => {}, warn: () => {} })), { name: 'CoordApiError', statusCode: 400 })
+  t.match(await rejection(t, followEvents(client, { after: 0, wait: 1, project: 'bad name!', print: () => {}, warn: () => {} })),
+    { name: 'CoordApiError', statusCode: 400 })
 })

@@ -22,7 +22,9 @@ t.test('10 concurrent workers complete 200 tasks exactly once', async (t) => {
   }
   const workers = Array.from({ length: 10 }, (_, i) => worker(`w${i}`))
   for (let i = 0; i < ids.length; i += 50) {
-    const res = await post(app, '/tasks', { project: 'load', close: i + 50 >= ids.length, tasks: ids.slice(i, i + 50).map((id) => ({ id, description: `do ${id}` })) })
+    const res = await post(app, '/tasks', {
+      project: 'load', close: i + 50 >= ids.length, tasks: ids.slice(i, i + 50).map((id) => ({ id, description: `do ${id}` })),
+    })
     t.equal(res.statusCode, 201)
   }
   const counts = await Promise.all(workers)

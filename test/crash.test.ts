@@ -29,7 +29,9 @@ async function startServer (db: string, port: number): Promise<ChildProcess> {
 }
 
 async function call (url: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number, body: any }> {
-  const res = await request(`${url}${path}`, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) })
+  const res = await request(`${url}${path}`, {
+    method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  })
   const text = await res.body.text()
   return { status: res.statusCode, body: text === '' ? null : JSON.parse(text) }
 }
@@ -53,20 +55,22 @@ t.test('SIGKILL mid-run, restart from the same file: nothing acknowledged is los
 
   // A worker loops next → report until the kill; remember every acknowledged report.
   const acknowledged: string[] = []
-  let killed = false
+  // Set from outside the loop (just before the kill); a signal makes that hand-off explicit.
+  const kill = new AbortController()
   const loop = (async () => {
-    while (!killed) {
+    while (!kill.signal.aborted) {
       try {
         const next = await call(url, 'GET', '/tasks/next?worker=busy&wait=0')
         if (next.status !== 200) return
-        const rep = await call(url, 'POST', `/tasks/${next.body.task.id}/report`, { worker: 'busy', leaseId: next.body.lease.leaseId, status: 'completed', summary: 'ok' })
+        const rep = await call(url, 'POST', `/tasks/${next.body.task.id}/report`,
+          { worker: 'busy', leaseId: next.body.lease.leaseId, status: 'completed', summary: 'ok' })
         if (rep.status === 200) acknowledged.push(next.body.task.id)
       } catch { return }
     }
   })()
   await eventually(() => acknowledged.length >= 10, 20_000)
   const eventsBefore = (await call(url, 'GET', '/events?limit=1000')).body.events.length
-  killed = true
+  kill.abort()
   server.child().kill('SIGKILL')
   await loop
   t.ok(acknowledged.length >= 10, `${acknowledged.length} reports acknowledged before the kill`)

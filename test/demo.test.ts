@@ -8,7 +8,8 @@ import { tempDir } from './helper.js'
 
 t.test('the demo summarizes every dependency README exactly once', async (t) => {
   const out = join(tempDir(), 'summaries')
-  const run = spawnSync(process.execPath, [...process.execArgv, 'scripts/demo.ts', '--workers', '2', '--work-ms', '0', '--out', out], { encoding: 'utf8', timeout: 100_000 })
+  const run = spawnSync(process.execPath, [...process.execArgv, 'scripts/demo.ts', '--workers', '2', '--work-ms', '0', '--out', out],
+    { encoding: 'utf8', timeout: 100_000 })
   t.equal(run.status, 0, run.stderr)
   t.match(run.stdout, /OK: every task completed exactly once/)
   const done = /tasks completed\s+(\d+) \/ (\d+)/.exec(run.stdout)

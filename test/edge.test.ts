@@ -14,7 +14,10 @@ function raw (url: string, send: (write: (s: string) => boolean) => void, timeou
     const start = Date.now()
     const socket = connect(Number(port), '127.0.0.1')
     let data = ''
-    const timer = setTimeout(() => { socket.destroy(); reject(new Error(`no close within ${timeoutMs} ms; got ${JSON.stringify(data.slice(0, 200))}`)) }, timeoutMs)
+    const timer = setTimeout(() => {
+      socket.destroy()
+      reject(new Error(`no close within ${timeoutMs} ms; got ${JSON.stringify(data.slice(0, 200))}`))
+    }, timeoutMs)
     socket.setEncoding('latin1')
     socket.on('data', (d: string) => { data += d })
     socket.on('error', () => {})
@@ -44,7 +47,8 @@ t.test('malformed requests and bad URLs get JSON errors that do not echo the URL
     ['raw space in the path', 'GET /tasks/a bSECRET HTTP/1.1\r\nHost: localhost\r\n\r\n', 400, 'BAD_REQUEST'],
     ['malformed request line', 'HELLO SECRET\r\n\r\n', 400, 'BAD_REQUEST'],
     ['bad percent-escape in the path', 'GET /tasks/%ffSECRET HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n', 400, 'BAD_URL'],
-    ['path parameter over maxParamLength', `GET /tasks/SECRET${'a'.repeat(300)} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`, 400, 'VALIDATION_FAILED'],
+    ['path parameter over maxParamLength', `GET /tasks/SECRET${'a'.repeat(300)} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`,
+      400, 'VALIDATION_FAILED'],
     ['URL over 16 KB', `GET /tasks?project=SECRET${'a'.repeat(17_000)} HTTP/1.1\r\nHost: localhost\r\n\r\n`, 414, 'URL_TOO_LONG'],
     ['headers over 16 KB', `GET /health HTTP/1.1\r\nHost: localhost\r\nX-Big: SECRET${'a'.repeat(17_000)}\r\n\r\n`, 431, 'HEADERS_TOO_LARGE'],
   ]

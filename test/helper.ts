@@ -45,7 +45,9 @@ export function post (app: FastifyInstance, url: string, payload?: unknown): Pro
 }
 
 /** Post a batch of simple tasks `ids` to `project`; returns the parsed answer. */
-export async function postTasks (app: FastifyInstance, ids: string[], extra: Record<string, unknown> = {}, project = 'p1'): Promise<{ created: string[], existing: string[] }> {
+export async function postTasks (
+  app: FastifyInstance, ids: string[], extra: Record<string, unknown> = {}, project = 'p1'
+): Promise<{ created: string[], existing: string[] }> {
   const res = await post(app, '/tasks', { project, tasks: ids.map((id) => ({ id, description: `do ${id}`, ...extra })) })
   if (res.statusCode >= 300) throw new Error(`postTasks: ${res.statusCode} ${res.body}`)
   return res.json()
@@ -58,8 +60,12 @@ export async function claim (app: FastifyInstance, worker: string, query = ''): 
 }
 
 /** Report through inject. */
-export function report (app: FastifyInstance, a: { task: { id: string }, lease: { leaseId: string, worker: string } }, status = 'completed', extra: Record<string, unknown> = {}, query = ''): Promise<LightMyRequestResponse> {
-  return post(app, `/tasks/${a.task.id}/report${query}`, { worker: a.lease.worker, leaseId: a.lease.leaseId, status, summary: `${status} by ${a.lease.worker}`, ...extra })
+export function report (
+  app: FastifyInstance, a: { task: { id: string }, lease: { leaseId: string, worker: string } },
+  status = 'completed', extra: Record<string, unknown> = {}, query = ''
+): Promise<LightMyRequestResponse> {
+  return post(app, `/tasks/${a.task.id}/report${query}`,
+    { worker: a.lease.worker, leaseId: a.lease.leaseId, status, summary: `${status} by ${a.lease.worker}`, ...extra })
 }
 
 /** Resolve after `ms` milliseconds. */

@@ -58,7 +58,11 @@ t.test('a post whose batch committed answers 201 even when handing it to a parke
   t.ok(await eventually(async () => (await app.inject('/workers')).json().workers[0].waiting))
   const start = faults.transactions
   faults.failWhen = () => faults.transactions === start + 2 // the post commits; the claim for the parked poll fails
-  const res = await request(`${url}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ project: 'p1', tasks: [{ id: 'a', description: 'x' }] }) })
+  const res = await request(`${url}/tasks`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ project: 'p1', tasks: [{ id: 'a', description: 'x' }] }),
+  })
   t.equal(res.statusCode, 201)
   t.ok(faults.transactions >= start + 2, 'the claim for the parked poll was attempted (and failed)')
   await res.body.dump()

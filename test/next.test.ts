@@ -94,7 +94,7 @@ t.test('410 once the project is closed and every task finished; a parked poll is
   const parked = poll(url, 'w2', 30, '&project=p1')
   t.ok(await eventually(async () => (await waitingWorkers(url)).includes('w2')))
   t.equal((await post(app, '/projects/p1/close')).json().done, false, 'closed but not done: a task is working')
-  await post(app, `/tasks/a/report`, { worker: 'w1', leaseId: a.lease.leaseId, status: 'completed', summary: 'ok' })
+  await post(app, '/tasks/a/report', { worker: 'w1', leaseId: a.lease.leaseId, status: 'completed', summary: 'ok' })
   const res = await parked
   t.equal(res.status, 410)
   t.equal(res.body.code, 'PROJECT_FINISHED')

@@ -10,7 +10,11 @@ t.test('completed: stored as the result, counted for the worker, retry is a dupl
   const a = await claim(app, 'w1')
   const res = await report(app, a, 'completed', { deliverables: ['out/a.md'], contextScore: 4, details: { words: 150 } })
   t.equal(res.statusCode, 200)
-  t.match(res.json(), { accepted: true, duplicate: false, task: { state: 'completed', worker: null, result: { status: 'completed', deliverables: ['out/a.md'], contextScore: 4, worker: 'w1', attempt: 1 } } })
+  t.match(res.json(), {
+    accepted: true,
+    duplicate: false,
+    task: { state: 'completed', worker: null, result: { status: 'completed', deliverables: ['out/a.md'], contextScore: 4, worker: 'w1', attempt: 1 } },
+  })
   t.ok(res.json().task.finishedAt)
   const retry = await report(app, a, 'completed', { deliverables: ['out/a.md'], contextScore: 4 })
   t.equal(retry.statusCode, 200, 'a retried report (lost response) succeeds')

@@ -14,7 +14,9 @@ import { BUSY_TIMEOUT_MS, openSqliteStore } from '../src/store/sqlite-open.js'
 import { eventually, post, sleep, tempDir } from './helper.js'
 
 /** An app over a file store opened here, and that store's connection (for pragmas). */
-async function appOnFile (t: Test, file = join(tempDir(), 'coord.db')): Promise<{ app: Awaited<ReturnType<typeof buildApp>>, db: Database.Database, file: string }> {
+async function appOnFile (
+  t: Test, file = join(tempDir(), 'coord.db')
+): Promise<{ app: Awaited<ReturnType<typeof buildApp>>, db: Database.Database, file: string }> {
   let db: Database.Database | undefined
   const store = openSqliteStore(file, { onOpen: (d) => { db = d } })
   const app = await buildApp(loadConfig({ COORD_DB: file, LOG_LEVEL: 'silent' }, false), { store })
@@ -65,7 +67,8 @@ t.test('another connection holds the write lock: /health answers at once, a writ
 
   const timed = async (path: string, body?: unknown): Promise<{ status: number, body: any, ms: number }> => {
     const start = Date.now()
-    const res = await request(`${url}${path}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    const res = await request(`${url}${path}`,
+      body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
     return { status: res.statusCode, body: await res.body.json(), ms: Date.now() - start }
   }
   const [write, health] = await Promise.all([timed('/tasks', batch('locked', 1, 10)), sleep(20).then(() => timed('/health'))])
@@ -155,5 +158,8 @@ t.test('a file SQLite can only open read-only is refused by the write probe', as
   }
   // Skip the access() check so the refusal must come from SQLite itself.
   const open = await openWithAccess(t, () => {})
-  t.throws(() => open(file), { name: 'StoreRefusedError', message: `The database file ${file} cannot be written: the database file is read-only (SQLITE_READONLY` })
+  t.throws(() => open(file), {
+    name: 'StoreRefusedError',
+    message: `The database file ${file} cannot be written: the database file is read-only (SQLITE_READONLY`,
+  })
 })

@@ -56,7 +56,9 @@ async function exitCode (s: Server): Promise<number | null | 'running' | 'no ans
 }
 
 async function call (url: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number, body: any }> {
-  const res = await request(`${url}${path}`, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) })
+  const res = await request(`${url}${path}`, {
+    method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+  })
   const text = await res.body.text()
   return { status: res.statusCode, body: text === '' ? null : JSON.parse(text) }
 }

@@ -52,7 +52,10 @@ for (const [name, open] of storeFactories()) {
     t.equal((await s.claim('w2', { type: 'review' }))?.task.id, 'typed')
     t.equal(await s.claim('w3', { project: 'other' }), null)
     const low = await s.claim('w3', { project: 'p' })
-    t.match(low, { task: { id: 'low', state: 'working', attempts: 1, worker: 'w3' }, lease: { attempt: 1, worker: 'w3', expiresAt: new Date(T0 + 60_000).toISOString() } })
+    t.match(low, {
+      task: { id: 'low', state: 'working', attempts: 1, worker: 'w3' },
+      lease: { attempt: 1, worker: 'w3', expiresAt: new Date(T0 + 60_000).toISOString() },
+    })
     t.equal(await s.claim('w4'), null, 'queue empty')
     t.equal((await store.liveLeaseView('w3'))?.lease.id, low?.lease.leaseId)
     t.equal(await store.nextLeaseDeadline(), T0 + 60_000)
@@ -68,7 +71,8 @@ for (const [name, open] of storeFactories()) {
     const many = await Promise.all(Array.from({ length: 10 }, (_, i) => s.claim(`c${i}`)))
     const ids = many.map((a) => a?.task.id)
     t.equal(new Set(ids).size, 10, 'ten concurrent workers get ten different tasks')
-    await t.rejects(store.transact((tx) => tx.insertLease({ id: 'x', taskId: 't19', worker: 'w1', attempt: 1, grantedAt: T0, expiresAt: T0 + 1, endedAt: null, endReason: null })),
+    const second = { id: 'x', taskId: 't19', worker: 'w1', attempt: 1, grantedAt: T0, expiresAt: T0 + 1, endedAt: null, endReason: null }
+    await t.rejects(store.transact((tx) => tx.insertLease(second)),
       { code: 'WORKER_BUSY' }, 'the store itself refuses a second live lease')
   })
 

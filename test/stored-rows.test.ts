@@ -19,7 +19,8 @@ t.test('bad stored values read by a documented fallback, never a 500', async (t)
   t.teardown(() => db.close())
   const set = (sql: string, ...args: unknown[]): void => { db.prepare(sql).run(...args) }
   set("UPDATE tasks SET priority = 'high', lease_ms = ?, max_attempts = 'many', attempts = -5 WHERE id = 'queued'", Infinity)
-  set("UPDATE tasks SET context = '{not json', acceptance = '\"one\"', files = '[1]', state = 'paused', created_at = 'yesterday', priority = ?, result = '{\"status\":\"weird\"}' WHERE id = 'odd'", 1e300)
+  set("UPDATE tasks SET context = '{not json', acceptance = '\"one\"', files = '[1]', state = 'paused', created_at = 'yesterday', " +
+    "priority = ?, result = '{\"status\":\"weird\"}' WHERE id = 'odd'", 1e300)
   set("UPDATE tasks SET result = 'oops', finished_at = ?, lease_ms = 99999999999 WHERE id = 'done'", -Infinity)
   set("UPDATE reports SET deliverables = 'x', details = '[', context_score = 'five', attempt = 1.5, created_at = ?", 1e300)
   set("UPDATE leases SET granted_at = 'then', attempt = 'first' WHERE task_id = 'done'")
@@ -29,7 +30,8 @@ t.test('bad stored values read by a documented fallback, never a 500', async (t)
   t.equal(list.statusCode, 200, 'GET /tasks')
   const byId = Object.fromEntries(list.json().tasks.map((x: any) => [x.id, x]))
   t.match(byId.queued, { priority: 0, leaseSeconds: 120, maxAttempts: 3, attempts: 0 }, 'non-integers read as the default, out-of-range integers are clamped')
-  t.match(byId.odd, { context: {}, acceptance: [], files: { read: [], write: [] }, state: 'input-required', createdAt: EPOCH, priority: 0, result: null }, 'bad JSON reads as empty; an unknown state as input-required')
+  t.match(byId.odd, { context: {}, acceptance: [], files: { read: [], write: [] }, state: 'input-required', createdAt: EPOCH, priority: 0, result: null },
+    'bad JSON reads as empty; an unknown state as input-required')
   t.match(byId.done, { result: null, finishedAt: null, leaseSeconds: 86400, state: 'completed' })
 
   for (const id of ['done', 'odd', 'queued']) {
@@ -53,7 +55,8 @@ t.test('bad stored values read by a documented fallback, never a 500', async (t)
   t.equal(next.json().task.id, 'queued')
   t.equal(lease.leaseSeconds, 120)
   t.ok(Math.abs(Date.parse(lease.expiresAt) - Date.now() - 120_000) < 5000, 'the lease runs the default 120 s')
-  t.equal((await app.inject({ method: 'POST', url: '/tasks/queued/heartbeat', payload: { worker: 'w2', leaseId: lease.leaseId } })).statusCode, 200, 'and heartbeated')
+  const beat = await app.inject({ method: 'POST', url: '/tasks/queued/heartbeat', payload: { worker: 'w2', leaseId: lease.leaseId } })
+  t.equal(beat.statusCode, 200, 'and heartbeated')
 
   for (const url of ['/status', '/projects', '/workers']) t.equal((await app.inject(url)).statusCode, 200, `GET ${url}`)
 })

@@ -7,11 +7,15 @@ import { listen } from './helper.js'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
-t.test('Swagger UI: Try it out on POST /tasks creates the example task', { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM}: apt-get install chromium (.ci/run does), or set CHROMIUM_PATH` }, async (t) => {
+const noChromium = `no Chromium at ${CHROMIUM}: apt-get install chromium (.ci/run does), or set CHROMIUM_PATH`
+t.test('Swagger UI: Try it out on POST /tasks creates the example task', { skip: existsSync(CHROMIUM) ? false : noChromium }, async (t) => {
   const { app, url } = await listen(t)
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
   })
   t.teardown(() => browser.close())
   const page = await browser.newPage()

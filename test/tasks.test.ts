@@ -19,7 +19,17 @@ t.test('a batch is created atomically and listed', async (t) => {
   t.same(body.existing, [])
 
   const one = (await app.inject('/tasks/task-001')).json()
-  t.match(one.task, { id: 'task-001', type: 'summarize', state: 'submitted', attempts: 0, acceptance: ['short'], files: { read: ['a.md'], write: ['a.out'] }, context: { file: 'a.md' }, leaseSeconds: 120, maxAttempts: 3 })
+  t.match(one.task, {
+    id: 'task-001',
+    type: 'summarize',
+    state: 'submitted',
+    attempts: 0,
+    acceptance: ['short'],
+    files: { read: ['a.md'], write: ['a.out'] },
+    context: { file: 'a.md' },
+    leaseSeconds: 120,
+    maxAttempts: 3,
+  })
   t.equal(one.events[0].type, 'task.created')
 
   const list = (await app.inject('/tasks?project=p1&limit=2')).json()

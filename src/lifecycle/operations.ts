@@ -72,7 +72,8 @@ export async function createTasks (tx: StoreTx, project: string, inputs: TaskInp
   const p = await tx.project(project)
   const closedAt = p?.closedAt ?? null
   if (closedAt !== null && fresh.length > 0) {
-    throw new CoordError('PROJECT_CLOSED', `Project ${project} was closed at ${iso(closedAt)}: no more tasks can be added. Post them to a new project.`, { project })
+    throw new CoordError('PROJECT_CLOSED',
+      `Project ${project} was closed at ${iso(closedAt)}: no more tasks can be added. Post them to a new project.`, { project })
   }
   for (const [spec, input] of fresh) {
     await tx.insertTask(spec, input, now)
@@ -100,10 +101,13 @@ export async function claim (tx: StoreTx, worker: string, filter: ClaimFilter, n
   const id = (await tx.pickQueued(filter, { skipRetriesOf: worker })) ?? (await tx.pickQueued(filter))
   if (id === null) return null
   const t = await requireTask(tx, id)
-  const lease: LeaseFacts = { id: randomUUID(), taskId: t.id, worker, attempt: t.attempts + 1, grantedAt: now, expiresAt: now + t.leaseMs, endedAt: null, endReason: null }
+  const lease: LeaseFacts = {
+    id: randomUUID(), taskId: t.id, worker, attempt: t.attempts + 1, grantedAt: now, expiresAt: now + t.leaseMs, endedAt: null, endReason: null,
+  }
   await tx.insertLease(lease)
   await tx.updateTask(t.id, { state: 'working', attempts: lease.attempt, leaseId: lease.id, updatedAt: now })
-  await tx.appendEvent(event('task.claimed', now, { project: t.project, taskId: t.id, worker }, { leaseId: lease.id, attempt: lease.attempt, expiresAt: iso(lease.expiresAt) }))
+  await tx.appendEvent(event('task.claimed', now, { project: t.project, taskId: t.id, worker },
+    { leaseId: lease.id, attempt: lease.attempt, expiresAt: iso(lease.expiresAt) }))
   return { task: await tx.taskView(t.id), lease: leaseView(lease, t.leaseMs), resumed: false }
 }
 
@@ -114,7 +118,8 @@ export async function release (tx: StoreTx, leaseId: string, now: number): Promi
   const t = await requireTask(tx, l.taskId)
   await tx.updateLease(l.id, { endedAt: now, endReason: 'released' })
   await tx.updateTask(t.id, { state: 'submitted', attempts: attemptsAfterRelease(t.attempts), updatedAt: now })
-  await tx.appendEvent(event('task.requeued', now, { project: t.project, taskId: t.id, worker: l.worker }, { reason: 'released: the worker disconnected before receiving it', leaseId }))
+  await tx.appendEvent(event('task.requeued', now, { project: t.project, taskId: t.id, worker: l.worker },
+    { reason: 'released: the worker disconnected before receiving it', leaseId }))
 }
 
 async function judged (tx: StoreTx, t: TaskFacts, leaseId: string, worker: string, status: ReportBody['status'] | null) {
@@ -138,7 +143,8 @@ export async function heartbeat (tx: StoreTx, taskId: string, worker: string, le
   if (l.endedAt !== null) {
     const other = await tx.liveLeaseOf(worker)
     if (other !== null) {
-      throw new CoordError('LEASE_ENDED', `Your lease on ${taskId} expired and you have since taken task ${other.taskId}. Work on that one.`, { taskId, current: other.taskId })
+      throw new CoordError('LEASE_ENDED', `Your lease on ${taskId} expired and you have since taken task ${other.taskId}. Work on that one.`,
+        { taskId, current: other.taskId })
     }
   }
   const revived: LeaseFacts = { ...l, expiresAt: now + t.leaseMs, endedAt: null, endReason: null }
@@ -146,7 +152,8 @@ export async function heartbeat (tx: StoreTx, taskId: string, worker: string, le
   if (t.state !== 'working') {
     // Revive a lapsed lease nobody else took: the worker was slow, not gone.
     await tx.updateTask(taskId, { state: 'working', updatedAt: now })
-    await tx.appendEvent(event('task.claimed', now, { project: t.project, taskId, worker }, { leaseId, attempt: l.attempt, expiresAt: iso(revived.expiresAt), revived: true }))
+    await tx.appendEvent(event('task.claimed', now, { project: t.project, taskId, worker },
+      { leaseId, attempt: l.attempt, expiresAt: iso(revived.expiresAt), revived: true }))
   }
   return leaseView(revived, t.leaseMs)
 }
@@ -202,7 +209,8 @@ export async function report (tx: StoreTx, taskId: string, body: ReportBody, now
   } else if (state === 'input-required') {
     await tx.appendEvent(event('task.input_required', now, subject, { attempt: l.attempt, question: body.question ?? body.summary }))
   } else {
-    await tx.appendEvent(event('task.failed', now, subject, { attempt: l.attempt, final: state === 'failed', willRetry: state === 'submitted', summary: body.summary }))
+    await tx.appendEvent(event('task.failed', now, subject,
+      { attempt: l.attempt, final: state === 'failed', willRetry: state === 'submitted', summary: body.summary }))
   }
   await settleProject(tx, t.project, now)
   return { kind: 'accepted', task: await tx.taskView(taskId), duplicate: false }
@@ -215,7 +223,8 @@ async function expireLease (tx: StoreTx, l: LeaseFacts, now: number): Promise<vo
   await tx.updateLease(l.id, { endedAt: now, endReason: 'expired' })
   await tx.updateTask(t.id, { state, finishedAt: state === 'failed' ? now : null, updatedAt: now })
   const subject = { project: t.project, taskId: t.id, worker: l.worker }
-  await tx.appendEvent(event('task.lease_expired', now, subject, { leaseId: l.id, attempt: l.attempt, expiredAt: iso(l.expiresAt), requeued: state === 'submitted' }))
+  await tx.appendEvent(event('task.lease_expired', now, subject,
+    { leaseId: l.id, attempt: l.attempt, expiredAt: iso(l.expiresAt), requeued: state === 'submitted' }))
   if (state === 'failed') {
     const summary = `No report or heartbeat within the lease; ${t.maxAttempts} attempt(s) used (dead-lettered).`
     await tx.appendEvent(event('task.failed', now, subject, { attempt: l.attempt, final: true, willRetry: false, summary }))

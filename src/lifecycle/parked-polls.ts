@@ -39,7 +39,9 @@ export class ParkedPolls {
    * `onTimeout()` first. Registration is synchronous, so a change committed after this call returns
    * is offered to the poll.
    */
-  park (worker: string, filter: ClaimFilter, timeoutMs: number, signal: AbortSignal | undefined, onTimeout: () => NextOutcome): { poll: ParkedPoll, outcome: Promise<NextOutcome> } {
+  park (
+    worker: string, filter: ClaimFilter, timeoutMs: number, signal: AbortSignal | undefined, onTimeout: () => NextOutcome
+  ): { poll: ParkedPoll, outcome: Promise<NextOutcome> } {
     const older = this.byWorker.get(worker)
     if (older !== undefined) this.settle(older, onTimeout())
     let entry!: Entry

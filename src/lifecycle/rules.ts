@@ -50,7 +50,11 @@ export type Verdict =
  */
 export function judge (task: JudgedTask, lease: NamedLease | null, worker: string, status: 'completed' | 'failed' | 'blocked' | null): Verdict {
   if (lease === null) {
-    return { kind: 'reject', code: 'LEASE_UNKNOWN', message: 'This task never granted that leaseId. Use the leaseId from your GET /tasks/next answer, or poll again.' }
+    return {
+      kind: 'reject',
+      code: 'LEASE_UNKNOWN',
+      message: 'This task never granted that leaseId. Use the leaseId from your GET /tasks/next answer, or poll again.',
+    }
   }
   if (lease.worker !== worker) {
     return { kind: 'reject', code: 'LEASE_NOT_YOURS', message: `That lease belongs to worker ${lease.worker}, not ${worker}. Use your own worker id.` }
@@ -60,7 +64,12 @@ export function judge (task: JudgedTask, lease: NamedLease | null, worker: strin
     return { kind: 'reject', code: 'TASK_CANCELED', message: 'The coordinator canceled this task; drop it and poll for the next one.' }
   }
   if (!lease.latest) {
-    return { kind: 'reject', code: 'LEASE_SUPERSEDED', message: `Your lease (attempt ${lease.attempt}) expired and the task was claimed again${task.latestWorker ? ` by ${task.latestWorker}` : ''}. Your report was kept in the task history; drop the task and poll for the next one.` }
+    return {
+      kind: 'reject',
+      code: 'LEASE_SUPERSEDED',
+      message: `Your lease (attempt ${lease.attempt}) expired and the task was claimed again${task.latestWorker ? ` by ${task.latestWorker}` : ''}. ` +
+        'Your report was kept in the task history; drop the task and poll for the next one.',
+    }
   }
   if (lease.endReason !== null && lease.endReason !== 'expired') {
     return { kind: 'reject', code: 'LEASE_ENDED', message: `This lease already ended (${lease.endReason}). Poll for your next task.` }
@@ -70,7 +79,11 @@ export function judge (task: JudgedTask, lease: NamedLease | null, worker: strin
   }
   // A heartbeat may revive a lapsed lease only while nobody else took the task (state submitted).
   if (status === null && lease.endReason === 'expired' && task.state !== 'submitted') {
-    return { kind: 'reject', code: 'LEASE_ENDED', message: 'Your lease expired and the task ran out of attempts. Report the result if you finished it; otherwise poll again.' }
+    return {
+      kind: 'reject',
+      code: 'LEASE_ENDED',
+      message: 'Your lease expired and the task ran out of attempts. Report the result if you finished it; otherwise poll again.',
+    }
   }
   return { kind: 'accept' }
 }

@@ -13,7 +13,9 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { CoordError } from '../errors.js'
 import type { EventPage } from '../schemas/events.js'
-import type { Assignment, CreateTasksBody, CreateTasksResult, Lease, NextOutcome, ReportBody, ReportResult, Task, TaskDetail, TaskPage } from '../schemas/tasks.js'
+import type {
+  Assignment, CreateTasksBody, CreateTasksResult, Lease, NextOutcome, ReportBody, ReportResult, Task, TaskDetail, TaskPage,
+} from '../schemas/tasks.js'
 import type { ProjectSummary, Status, Worker } from '../schemas/workers.js'
 import type { ClaimFilter, Store, StoreChange, StoreHealth, StoreTx, TaskListQuery } from '../store/store.js'
 import { DeadlineTimer } from './deadline-timer.js'
@@ -64,7 +66,7 @@ export class TaskLifecycle {
     private readonly store: Store,
     private readonly config: LifecycleConfig,
     private readonly log: FastifyBaseLogger,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = Date.now
   ) {
     const onError = (name: string) => (err: unknown, retryInMs: number): void => this.log.error({ err, retryInMs }, `${name} failed; retrying`)
     this.leaseTimer = new DeadlineTimer(() => this.expireLeases(), onError('lease expiry'))
@@ -103,7 +105,9 @@ export class TaskLifecycle {
     const project = body.project ?? DEFAULT_PROJECT
     const ids = body.tasks.map((t) => t.id).filter((id): id is string => id !== undefined)
     const dup = ids.find((id, i) => ids.indexOf(id) !== i)
-    if (dup !== undefined) throw new CoordError('DUPLICATE_TASK_ID', `Task id ${dup} appears more than once in this batch; give each task its own id.`, { taskId: dup })
+    if (dup !== undefined) {
+      throw new CoordError('DUPLICATE_TASK_ID', `Task id ${dup} appears more than once in this batch; give each task its own id.`, { taskId: dup })
+    }
     const specs = body.tasks.map((t) => toSpec(t, project, { leaseMs: this.config.defaultLeaseMs, maxAttempts: this.config.defaultMaxAttempts }))
     const now = this.now()
     const out = await this.store.transact((tx) => ops.createTasks(tx, project, body.tasks, specs, body.close === true, now))

@@ -33,14 +33,16 @@ async function security (app: FastifyInstance, opts: SecurityOptions): Promise<v
     }
     const site = request.headers['sec-fetch-site']
     if (site !== undefined && site !== 'same-origin' && site !== 'none') {
-      throw new CoordError('CROSS_ORIGIN_REFUSED', `Sec-Fetch-Site ${String(site)}: requests from other web pages are refused. Use curl, the coord CLI or the Swagger UI at /docs.`)
+      throw new CoordError('CROSS_ORIGIN_REFUSED', `Sec-Fetch-Site ${String(site)}: requests from other web pages are refused. ` +
+        'Use curl, the coord CLI or the Swagger UI at /docs.')
     }
     const origin = request.headers.origin
     if (origin !== undefined && host !== undefined) {
       let originHost: string | null = null
       try { originHost = new URL(origin).host.toLowerCase() } catch { originHost = null }
       if (originHost !== host.toLowerCase()) {
-        throw new CoordError('CROSS_ORIGIN_REFUSED', `Origin ${origin} is not this server: requests from other web pages are refused. Use curl, the coord CLI or the Swagger UI at /docs.`)
+        throw new CoordError('CROSS_ORIGIN_REFUSED', `Origin ${origin} is not this server: requests from other web pages are refused. ` +
+          'Use curl, the coord CLI or the Swagger UI at /docs.')
       }
     }
   })

@@ -12,11 +12,17 @@ const idRule = 'letters, digits and . _ : @ -, starting with a letter or digit, 
 /** A coordinator-chosen task id such as `task-001`. */
 export const TaskId = Type.String({ pattern: ID_PATTERN, description: `Task id: ${idRule}.`, examples: ['task-001'] })
 /** A worker's self-chosen, stable id; the first request that names it registers the worker. */
-export const WorkerId = Type.String({ pattern: ID_PATTERN, description: `Worker id: ${idRule}. Keep it stable across restarts to get your lease back.`, examples: ['worker-a'] })
+export const WorkerId = Type.String({
+  pattern: ID_PATTERN,
+  description: `Worker id: ${idRule}. Keep it stable across restarts to get your lease back.`,
+  examples: ['worker-a'],
+})
 /** A project name; tasks posted without one belong to `default`. */
 export const ProjectName = Type.String({ pattern: ID_PATTERN, description: `Project name: ${idRule}.`, examples: ['docs-summaries'] })
 /** A lease id, as granted by `GET /tasks/next`. */
-export const LeaseId = Type.String({ minLength: 1, maxLength: 64, description: 'Lease id from GET /tasks/next.', examples: ['3f0c1f0e-2a4b-4c47-9a53-0d0c8f8a1b2c'] })
+export const LeaseId = Type.String({
+  minLength: 1, maxLength: 64, description: 'Lease id from GET /tasks/next.', examples: ['3f0c1f0e-2a4b-4c47-9a53-0d0c8f8a1b2c'],
+})
 /** An ISO 8601 UTC timestamp with milliseconds. */
 export const Timestamp = Type.String({ format: 'date-time', examples: ['2026-11-21T10:00:00.000Z'] })
 
@@ -51,7 +57,9 @@ export const commonErrors = { 400: ErrorRef, 403: ErrorRef, 413: ErrorRef, 415: 
 /** A pagination cursor and page size for list endpoints. */
 export const PageQuery = {
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100, description: 'Page size (1..500).' })),
-  after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Return items after this cursor (the `nextAfter` of the previous page).' })),
+  after: Type.Optional(Type.Integer({
+    minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Return items after this cursor (the `nextAfter` of the previous page).',
+  })),
 }
 
 /** `schema` with a description, for a response whose meaning Swagger UI should show. */

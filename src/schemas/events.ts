@@ -33,7 +33,9 @@ export type EventPage = Static<typeof EventPage>
 /** `GET /events` query. `wait` in seconds. */
 export const EventsQuery = Type.Object({
   after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0, description: 'Last seq already seen (0 = from the start).' })),
-  wait: Type.Optional(Type.Integer({ minimum: 0, maximum: 3600, description: 'Seconds to wait when nothing is new; capped at the server maximum. Default 0.' })),
+  wait: Type.Optional(Type.Integer({
+    minimum: 0, maximum: 3600, description: 'Seconds to wait when nothing is new; capped at the server maximum. Default 0.',
+  })),
   project: Type.Optional(ProjectName),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 200 })),
 }, { additionalProperties: false })

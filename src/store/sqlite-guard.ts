@@ -107,7 +107,8 @@ function takeLock (path: string, onCompromised: (err: Error) => void): () => voi
     try {
       release = lockfile.lockSync(path, options)
     } catch {
-      throw new StoreRefusedError(`Another coordination server took the database file ${path} while this one started. Use that server, or set COORD_DB (--db) to another file.`)
+      throw new StoreRefusedError(`Another coordination server took the database file ${path} while this one started. ` +
+        'Use that server, or set COORD_DB (--db) to another file.')
     }
   }
   try {
@@ -174,7 +175,10 @@ export class SqliteGuard implements StorageGuard {
   }
 
   private problem (): string | null {
-    if (this.lockLost !== null) return `the lock ${this.lockPath} was removed or taken by another process (${this.lockLost}), so another server may be using the database file ${this.file}.`
+    if (this.lockLost !== null) {
+      return `the lock ${this.lockPath} was removed or taken by another process (${this.lockLost}), ` +
+        `so another server may be using the database file ${this.file}.`
+    }
     if (this.identity === null) return null
     let s
     try {

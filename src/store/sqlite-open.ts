@@ -37,7 +37,8 @@ export function openSqliteStore (file: string, opts: OpenOptions = {}): SqliteSt
   try {
     mkdirSync(dirname(file), { recursive: true })
   } catch (err) {
-    throw new StoreRefusedError(`Cannot create the directory of the database file ${file} (${(err as Error).message}). Create it, or set COORD_DB (--db) to a writable location.`)
+    throw new StoreRefusedError(`Cannot create the directory of the database file ${file} (${(err as Error).message}). ` +
+      'Create it, or set COORD_DB (--db) to a writable location.')
   }
   const guard = SqliteGuard.acquire(file, opts)
   let db: Database.Database | undefined

@@ -8,7 +8,9 @@ import type { TaskState } from '../schemas/common.js'
 import type { EventType } from '../schemas/events.js'
 import type { Task, TaskInput } from '../schemas/tasks.js'
 import type { TaskSpec } from '../lifecycle/task-spec.js'
-import type { ClaimFilter, EventDraft, LeaseEnd, LeaseFacts, PickOptions, ProjectFacts, ReportRecordInput, StoreTx, TaskFacts, TaskPatch, WorkerRow } from './store.js'
+import type {
+  ClaimFilter, EventDraft, LeaseEnd, LeaseFacts, PickOptions, ProjectFacts, ReportRecordInput, StoreTx, TaskFacts, TaskPatch, WorkerRow,
+} from './store.js'
 import { sqlInt, TASK_SELECT, toTask, type LeaseRow, type TaskRow } from './sqlite-rows.js'
 import type { Statements } from './sqlite-statements.js'
 
@@ -29,11 +31,21 @@ function filterShape (f: ClaimFilter): string {
 
 /** The claim query for a filter (named parameters @project, @type, @worker as the filter needs). */
 export function pickSql (filter: ClaimFilter, skipRetries: boolean): string {
-  return `SELECT t.id FROM tasks t WHERE ${PICK_WHERE[filterShape(filter)] as string} ${skipRetries ? SKIP_RETRIES : ''} ORDER BY t.priority DESC, t.seq LIMIT 1`
+  return `SELECT t.id FROM tasks t WHERE ${PICK_WHERE[filterShape(filter)] as string} ${skipRetries ? SKIP_RETRIES : ''} ` +
+    'ORDER BY t.priority DESC, t.seq LIMIT 1'
 }
 
 export function toLeaseFacts (r: LeaseRow): LeaseFacts {
-  return { id: r.id, taskId: r.task_id, worker: r.worker, attempt: r.attempt, grantedAt: r.granted_at, expiresAt: r.expires_at, endedAt: r.ended_at, endReason: r.end_reason }
+  return {
+    id: r.id,
+    taskId: r.task_id,
+    worker: r.worker,
+    attempt: r.attempt,
+    grantedAt: r.granted_at,
+    expiresAt: r.expires_at,
+    endedAt: r.ended_at,
+    endReason: r.end_reason,
+  }
 }
 
 /** The task as posted, for a 409's list of differing fields; unreadable text reads as an empty task. */

@@ -35,5 +35,7 @@ export function asStorageError (err: unknown): unknown {
   if (err instanceof CoordError) return err
   const what = storageTrouble(err)
   if (what === null) return err
-  return new CoordError('STORAGE_UNAVAILABLE', `Storage unavailable: ${what}. Nothing was changed; retry later, and tell the engineer if it persists.`, { cause: (err as { code: string }).code })
+  return new CoordError('STORAGE_UNAVAILABLE',
+    `Storage unavailable: ${what}. Nothing was changed; retry later, and tell the engineer if it persists.`,
+    { cause: (err as { code: string }).code })
 }
