@@ -14,6 +14,7 @@ import { Command, Option } from 'commander'
 import { packageRoot } from '../src/paths.js'
 import { DEFAULT_URL } from './client.js'
 import { addCoordinatorCommands } from './cli-coordinator.js'
+import { addMcpCommand } from './cli-mcp.js'
 import { addServeCommand } from './cli-serve.js'
 import { addWaitCommand } from './cli-wait.js'
 import { addWorkerCommands } from './cli-worker.js'
@@ -34,6 +35,7 @@ function buildProgram (): Command {
   addWorkerCommands(program)
   addCoordinatorCommands(program)
   addWaitCommand(program)
+  addMcpCommand(program)
   addServeCommand(program)
   return program
 }
