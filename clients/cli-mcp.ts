@@ -9,7 +9,6 @@ import { join } from 'node:path'
 import type { Command } from 'commander'
 import { ID_PATTERN } from '../src/schemas/common.js'
 import { packageRoot } from '../src/paths.js'
-import { runMcpServer } from './mcp-server.js'
 import { defaultStateDir } from './worker-state.js'
 
 interface McpCliOptions { url: string, worker?: string, stateDir?: string }
@@ -37,6 +36,8 @@ export function addMcpCommand (program: Command): void {
         return
       }
       const { version } = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }
+      // Loaded here, not at the top: the SDK and zod would slow every other `coord` command's start.
+      const { runMcpServer } = await import('./mcp-server.js')
       await runMcpServer({ url: opts.url, worker: opts.worker, stateDir: mcpStateDir(cmd, opts), version })
     })
 }
