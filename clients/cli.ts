@@ -14,7 +14,9 @@ import { Command, Option } from 'commander'
 import { packageRoot } from '../src/paths.js'
 import { DEFAULT_URL } from './client.js'
 import { addCoordinatorCommands } from './cli-coordinator.js'
+import { addMcpCommand } from './cli-mcp.js'
 import { addServeCommand } from './cli-serve.js'
+import { addWaitCommand } from './cli-wait.js'
 import { addWorkerCommands } from './cli-worker.js'
 
 /** The `coord` program with every subcommand; `parseAsync(argv)` runs it. */
@@ -32,6 +34,8 @@ function buildProgram (): Command {
     .addHelpText('after', '\nExit codes: 0 ok, 1 error, 2 no task within the wait, 3 project finished (stop), 4 lease refused (409), 78 bad server config.')
   addWorkerCommands(program)
   addCoordinatorCommands(program)
+  addWaitCommand(program)
+  addMcpCommand(program)
   addServeCommand(program)
   return program
 }

@@ -1,0 +1,97 @@
+/**
+ * `coord wait` as a coordinator chat runs it: a child process against a real server, its exit code
+ * telling what happened, `--json` lines that parse one by one, and the cursor kept in the state
+ * directory between runs.
+ */
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { claim, listen, post, postTasks, report } from './helper.js'
+
+// Each run is a child process compiling TypeScript through tap's loader (2-4 s each, more under load).
+t.setTimeout(300_000)
+
+const CLI = fileURLToPath(new URL('../clients/cli.ts', import.meta.url))
+
+interface Run { code: number | null, stdout: string, stderr: string, endedAt: number }
+
+/**
+ * Run `coord args...` against `url`; `onStderr` sees each chunk of stderr as it comes (progress
+ * lines tell that the wait is under way).
+ */
+function coord (url: string, args: string[], onStderr?: (text: string) => void): Promise<Run> {
+  const env: NodeJS.ProcessEnv = { ...process.env, COORD_URL: url }
+  delete env.COORD_WORKER
+  delete env.COORD_STATE_DIR
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); onStderr?.(d.toString()) })
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, stdout, stderr, endedAt: Date.now() }))
+  })
+}
+
+/** Every stdout line parsed as JSON (throws on a line that is not one compact JSON value). */
+function jsonLines (stdout: string): any[] {
+  return stdout.trimEnd().split('\n').map((line) => JSON.parse(line))
+}
+
+t.test('until done with --json: returns soon after the last task finishes, one JSON object per line; the cursor is saved', async (t) => {
+  // A 1 s cap on long polls: the wait chains polls and reports progress on stderr between them.
+  const { app, url } = await listen(t, { COORD_MAX_WAIT_SECONDS: 1, COORD_DEFAULT_WAIT_SECONDS: 0, COORD_OFFLINE_SECONDS: 60 })
+  const dir = t.testdir()
+  await postTasks(app, ['a'])
+  await post(app, '/projects/p1/close')
+  const a = await claim(app, 'w1')
+  let reportedAt = 0
+  const run = await coord(url, ['--state-dir', dir, '--json', 'wait', '--project', 'p1', '--wait', '120'], (text) => {
+    if (reportedAt === 0 && text.includes('still waiting')) {
+      reportedAt = Date.now()
+      void report(app, a)
+    }
+  })
+  t.equal(run.code, 0, `exit 0: done (stderr: ${run.stderr})`)
+  t.ok(reportedAt > 0, 'progress was reported while waiting')
+  t.ok(run.endedAt - reportedAt < 10_000, `ended ${run.endedAt - reportedAt} ms after the report, not at the end of its 120 s wait`)
+  t.notMatch(run.stdout, /\n\s/, 'compact: no pretty-printed JSON')
+  const lines = jsonLines(run.stdout)
+  const last = lines.at(-1)
+  t.match(last, { outcome: 'done', met: true, project: 'p1', finished: [{ taskId: 'a', state: 'completed' }] })
+  const events = lines.slice(0, -1)
+  t.ok(events.every((e) => typeof e.seq === 'number' && typeof e.type === 'string'), 'the lines before the outcome are events')
+  t.ok(events.some((e) => e.type === 'task.completed' && e.taskId === 'a'), 'the finishing event is printed')
+  t.ok(events.some((e) => e.type === 'project.finished'), 'the project\'s end is printed')
+  t.equal(JSON.parse(readFileSync(join(dir, 'coordinator-p1.json'), 'utf8')).after, last.after, 'cursor saved for this project')
+
+  // The next run continues from the saved cursor: nothing new, so the time passes (exit 2).
+  const again = await coord(url, ['--state-dir', dir, 'wait', '--project', 'p1', '--until', 'any', '--wait', '2'])
+  t.equal(again.code, 2, `exit 2: nothing new after the cursor (stderr: ${again.stderr})`)
+  t.match(again.stdout, /Nothing decisive within \d+ s/)
+  t.notMatch(again.stdout, /task\.completed/, 'the event seen by the first run is not repeated')
+})
+
+t.test('attention: a blocked worker\'s question ends the wait with exit 5; given tasks already finished exit 0 at once', async (t) => {
+  const { app, url } = await listen(t)
+  const dir = t.testdir()
+  await postTasks(app, ['a', 'b'], {}, 'p2')
+  await report(app, await claim(app, 'w1'))
+  await report(app, await claim(app, 'w2'), 'blocked', { question: 'Which locale should the dates use?' })
+
+  const blocked = await coord(url, ['--state-dir', dir, 'wait', '--project', 'p2', '--wait', '30'])
+  t.equal(blocked.code, 5, `exit 5: needs the coordinator (stderr: ${blocked.stderr})`)
+  t.match(blocked.stdout, /task\.input_required/)
+  t.match(blocked.stdout, /task b is blocked: Which locale should the dates use\?/)
+
+  const given = await coord(url, ['--state-dir', dir, '--json', 'wait', '--task', 'a', '--wait', '30'])
+  t.equal(given.code, 0, `exit 0: task a was finished already (stderr: ${given.stderr})`)
+  t.match(jsonLines(given.stdout).at(-1), { outcome: 'done', pending: [], finished: [{ taskId: 'a', state: 'completed' }] })
+
+  const unknown = await coord(url, ['--state-dir', dir, 'wait', '--task', 'nope', '--wait', '1'])
+  t.equal(unknown.code, 1, 'exit 1: an unknown task is an error')
+  t.match(unknown.stderr, /TASK_NOT_FOUND/)
+})
