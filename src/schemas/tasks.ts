@@ -14,13 +14,21 @@ export const TaskFiles = Type.Object({
 /** One task as the coordinator posts it. */
 export const TaskInput = Type.Object({
   id: Type.Optional(TaskId),
-  type: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$', description: 'Kind of work, for workers that only take some kinds. Default `task`.', examples: ['summarize'] })),
+  type: Type.Optional(Type.String({
+    pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$',
+    description: 'Kind of work, for workers that only take some kinds. Default `task`.',
+    examples: ['summarize'],
+  })),
   description: Type.String({ minLength: 1, maxLength: 20000, description: 'What to do, in words a worker chat can act on.' }),
   context: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Free JSON the worker needs: target files, notes, links.' })),
-  acceptance: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 2000 }), { maxItems: 100, description: 'Acceptance criteria the output is checked against.' })),
+  acceptance: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 2000 }), {
+    maxItems: 100, description: 'Acceptance criteria the output is checked against.',
+  })),
   files: Type.Optional(TaskFiles),
   priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000, description: 'Higher is handed out first; ties go in posting order. Default 0.' })),
-  leaseSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86400, description: 'Lease (visibility timeout) in seconds for this task; default from server config.' })),
+  leaseSeconds: Type.Optional(Type.Integer({
+    minimum: 1, maximum: 86400, description: 'Lease (visibility timeout) in seconds for this task; default from server config.',
+  })),
   maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Claims allowed before the task is dead-lettered as failed. Default 3.' })),
 }, { additionalProperties: false })
 export type TaskInput = Static<typeof TaskInput>
@@ -29,12 +37,21 @@ export type TaskInput = Static<typeof TaskInput>
 export const CreateTasksBody = Type.Object({
   project: Type.Optional(ProjectName),
   tasks: Type.Array(TaskInput, { minItems: 1, maxItems: 1000 }),
-  close: Type.Optional(Type.Boolean({ description: 'true = this is the last batch: no more tasks are coming for the project. Workers get 410 once every task is finished.' })),
+  close: Type.Optional(Type.Boolean({
+    description: 'true = this is the last batch: no more tasks are coming for the project. Workers get 410 once every task is finished.',
+  })),
 }, {
   additionalProperties: false,
   examples: [{
     project: 'docs-summaries',
-    tasks: [{ id: 'task-001', type: 'summarize', description: 'Summarize README.md in 150 words.', context: { file: 'README.md' }, acceptance: ['100-200 words', 'only sentences from the file'], files: { read: ['README.md'], write: ['out/README.summary.md'] } }],
+    tasks: [{
+      id: 'task-001',
+      type: 'summarize',
+      description: 'Summarize README.md in 150 words.',
+      context: { file: 'README.md' },
+      acceptance: ['100-200 words', 'only sentences from the file'],
+      files: { read: ['README.md'], write: ['out/README.summary.md'] },
+    }],
     close: false,
   }],
 })
@@ -114,13 +131,24 @@ export const ReportBody = Type.Object({
   leaseId: LeaseId,
   status: ReportStatus,
   summary: Type.String({ minLength: 1, maxLength: 20000, description: 'What was done (or why it failed / what is blocking).' }),
-  deliverables: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), { maxItems: 1000, description: 'Paths of files produced or changed.' })),
-  contextScore: Type.Optional(Type.Integer({ minimum: 1, maximum: 5, description: 'How well the task context sufficed: 1 = had to search a lot, 5 = everything needed was given.' })),
+  deliverables: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), {
+    maxItems: 1000, description: 'Paths of files produced or changed.',
+  })),
+  contextScore: Type.Optional(Type.Integer({
+    minimum: 1, maximum: 5, description: 'How well the task context sufficed: 1 = had to search a lot, 5 = everything needed was given.',
+  })),
   question: Type.Optional(Type.String({ minLength: 1, maxLength: 20000, description: 'With status blocked: what the engineer must answer.' })),
   details: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Free JSON: test output, numbers, notes.' })),
 }, {
   additionalProperties: false,
-  examples: [{ worker: 'worker-a', leaseId: '3f0c1f0e-2a4b-4c47-9a53-0d0c8f8a1b2c', status: 'completed', summary: 'Wrote a 150-word summary.', deliverables: ['out/README.summary.md'], contextScore: 5 }],
+  examples: [{
+    worker: 'worker-a',
+    leaseId: '3f0c1f0e-2a4b-4c47-9a53-0d0c8f8a1b2c',
+    status: 'completed',
+    summary: 'Wrote a 150-word summary.',
+    deliverables: ['out/README.summary.md'],
+    contextScore: 5,
+  }],
 })
 export type ReportBody = Static<typeof ReportBody>
 
@@ -139,11 +167,26 @@ export const NextOutcome = Type.Union([
 ])
 export type NextOutcome = Static<typeof NextOutcome>
 
+/**
+ * The task as a report's answer shows it: its new state and what the reporter decides on next, not a
+ * copy of the description and acceptance it already has (`GET /tasks/{id}` has everything).
+ */
+export const ReportedTask = Type.Object({
+  id: TaskId,
+  project: ProjectName,
+  state: TaskState,
+  attempts: Type.Integer({ description: 'Claims so far.' }),
+  maxAttempts: Type.Integer(),
+  willRetry: Type.Boolean({ description: 'true = a failed attempt had attempts left: the task is queued again (or already re-claimed).' }),
+  finishedAt: Type.Union([Timestamp, Type.Null()], { description: 'When the task reached completed / failed / canceled; null otherwise.' }),
+}, { description: 'The reported task\'s new state (the full task is at GET /tasks/{id}).' })
+export type ReportedTask = Static<typeof ReportedTask>
+
 /** `POST /tasks/{id}/report` answer. */
 export const ReportResult = Type.Object({
   accepted: Type.Boolean({ description: 'Always true on 200: the report changed (or had already changed) the task.' }),
   duplicate: Type.Boolean({ description: 'true = the same report had already been accepted (a safe retry).' }),
-  task: Task,
+  task: ReportedTask,
   next: Type.Optional(NextOutcome),
 })
 export type ReportResult = Static<typeof ReportResult>
@@ -178,7 +221,9 @@ export const ReportRecord = Type.Object({
 export type ReportRecord = Static<typeof ReportRecord>
 
 /** Long-poll wait in seconds, as `GET /tasks/next` and report-and-next take it. */
-const Wait = Type.Integer({ minimum: 0, maximum: 3600, description: 'Seconds to wait for a task (long poll); capped at the server maximum (default 60).', examples: [60] })
+const Wait = Type.Integer({
+  minimum: 0, maximum: 3600, description: 'Seconds to wait for a task (long poll); capped at the server maximum (default 60).', examples: [60],
+})
 
 /** Which tasks a polling worker takes. */
 const PollFilter = {
