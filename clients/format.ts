@@ -60,7 +60,8 @@ export function formatAssignment (a: Assignment, commands: AssignmentCommands): 
 /** The answer to an accepted report. */
 export function formatReport (r: ReportResult): string {
   const note = r.duplicate ? ' (duplicate: this report had already been accepted)' : ''
-  return `Report accepted: task ${r.task.id} is now ${r.task.state}${note}.`
+  const retry = r.task.willRetry ? ` It will be retried (${r.task.attempts} of ${r.task.maxAttempts} attempts used).` : ''
+  return `Report accepted: task ${r.task.id} is now ${r.task.state}${note}.${retry}`
 }
 
 /** The answer to `POST /tasks`. */
