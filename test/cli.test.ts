@@ -310,7 +310,8 @@ t.test('hints repeat the flags the command was given, heartbeat interval include
   await postTasks(url, { project: 'docs', tasks: [{ id: 'task-001', description: 'long one', leaseSeconds: 600 }] })
   const next = await coord(['next', '--worker', 'w1', '--project', 'docs', '--wait', '540', '--state-dir', dir], { url })
   t.equal(next.code, 0, next.stderr)
-  t.match(next.stdout, `When done: ${COORD} report task-001 --worker w1 --url ${url} --state-dir ${dir} --status completed --summary "..." --next --project docs --wait 540`)
+  t.match(next.stdout, `When done: ${COORD} report task-001 --worker w1 --url ${url} --state-dir ${dir} ` +
+    '--status completed --summary "..." --next --project docs --wait 540')
   t.match(next.stdout, 'Heartbeat at least every 300 s while you work (between steps, and before any step that may take longer): ' +
     `${COORD} heartbeat --worker w1 --url ${url} --state-dir ${dir}`)
   const hb = await coord(['heartbeat', '--worker', 'w1', '--state-dir', dir], { url })
