@@ -26,13 +26,16 @@ export const DEFAULT_WAIT_S = 60
 /**
  * How to call `coord` again, as the user did: `coord` when it was found on PATH, the path they typed
  * (`./coord`, `/abs/checkout/coord`) when they called the root executable, and the checkout's root
- * executable by absolute path when the CLI was run some other way (`node dist/clients/cli.js`).
+ * executable by absolute path when the CLI was run some other way (`node dist/clients/cli.js`,
+ * `npx coord`, whose PATH entry lasts one command).
  * @param argv1 `process.argv[1]`, the script as invoked
  * @param envPath `$PATH`
  */
 export function invokedAs (argv1: string | undefined, envPath = process.env.PATH ?? ''): string {
   const root = join(packageRoot, 'coord')
   if (argv1 === undefined || basename(argv1) !== 'coord') return root
+  // `npx coord` puts node_modules/.bin on PATH only for that one command: name the checkout's coord.
+  if (basename(dirname(argv1)) === '.bin' && basename(dirname(dirname(argv1))) === 'node_modules') return root
   const dirs = envPath.split(delimiter).filter((d) => d !== '').map((d) => resolve(d))
   if (dirs.includes(resolve(dirname(argv1)))) return 'coord'
   return argv1
