@@ -9,7 +9,7 @@
  */
 import t, { type Test } from 'tap'
 import { spawn, spawnSync } from 'node:child_process'
-import { copyFileSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs'
+import { copyFileSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -35,6 +35,8 @@ t.before(() => {
   const built = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(CHECKOUT, 'dist')], { encoding: 'utf8' })
   if (built.status !== 0) throw new Error(`building the CLI failed: ${built.stdout}${built.stderr}`)
 })
+// The scratch build is several MB: do not leave one behind per run.
+t.teardown(() => rmSync(CHECKOUT, { recursive: true, force: true }))
 
 interface Run { code: number | null, stdout: string, stderr: string }
 
