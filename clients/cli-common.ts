@@ -5,7 +5,8 @@
 import { InvalidArgumentError, type Command } from 'commander'
 import { ID_PATTERN } from '../src/schemas/common.js'
 import { CoordApiError, CoordClient, CoordConnectionError } from './client.js'
-import { StateStore } from './worker-state.js'
+import { commandLine, invokedAs, type HintFlags } from './cli-hints.js'
+import { defaultStateDir, StateStore } from './worker-state.js'
 
 /** Exit codes. `next` and `report --next` use EMPTY and FINISHED; worker commands use CONFLICT on 409. */
 export const EXIT = {
@@ -26,7 +27,8 @@ export const EXIT = {
 export interface GlobalOptions {
   url: string
   worker?: string
-  stateDir: string
+  /** Given with `--state-dir` / COORD_STATE_DIR; otherwise `defaultStateDir(url)`. */
+  stateDir?: string
   json?: boolean
 }
 
@@ -41,11 +43,20 @@ const idRe = new RegExp(ID_PATTERN)
 export class CliContext {
   readonly opts: GlobalOptions
   readonly state: StateStore
+  /** How to call `coord` again in hints (see `invokedAs`). */
+  readonly exe: string
+  /** The subcommand's poll options (`--project`, `--type`, `--wait`), repeated in hints. */
+  private readonly pollFlags: Pick<HintFlags, 'project' | 'type' | 'wait'>
   private lazyClient: CoordClient | undefined
+  private resolvedWorker: string | undefined
 
   constructor (cmd: Command) {
     this.opts = cmd.optsWithGlobals<GlobalOptions>()
-    this.state = new StateStore(this.opts.stateDir)
+    // The state dir is shared by every chat on the machine, keyed by server: never the current folder.
+    this.state = new StateStore(this.opts.stateDir ?? defaultStateDir(this.opts.url))
+    this.exe = invokedAs(process.argv[1])
+    const own = cmd.opts<{ project?: string, type?: string, wait?: number }>()
+    this.pollFlags = { project: own.project, type: own.type, wait: own.wait }
   }
 
   get json (): boolean {
@@ -58,38 +69,42 @@ export class CliContext {
   }
 
   /**
-   * This worker's id: `--worker` / COORD_WORKER, else the one saved by an earlier command in the state
-   * directory. Several chats may share a directory: given `taskId`, a saved id is replaced by the
-   * worker whose state holds that task's lease. An explicit id is saved as the new default.
-   * @throws UsageError when there is no id or it is malformed
+   * A `coord` command line to print as a hint (see `commandLine`): `head` (subcommand, arguments), the
+   * flags this command was given — `--worker` (the one in use), `--url` unless default, `--state-dir`
+   * when given — then `tail` and, with `poll`, `--project`, `--type`, `--wait` unless default.
    */
-  worker (taskId?: string): string {
-    let id = this.opts.worker ?? this.state.lastWorker()
-    if (this.opts.worker === undefined && id !== null) {
-      const holders = taskId === undefined ? [] : this.state.holders(taskId)
-      if (holders.length === 1 && holders[0] !== id) id = holders[0] as string
-      const others = this.state.workers().filter((w) => w !== id)
-      if (holders.length !== 1 && others.length > 0) {
-        process.stderr.write(`Note: acting as worker ${id} (last used in ${this.state.dir}); ` +
-          `workers ${others.join(', ')} share this directory, so pass --worker to be sure.\n`)
-      }
+  command (head: string[], opts: { tail?: string[], poll?: boolean } = {}, worker = this.resolvedWorker ?? this.opts.worker): string {
+    return commandLine(this.exe, head, { worker, url: this.opts.url, stateDir: this.opts.stateDir, ...this.pollFlags }, opts)
+  }
+
+  /**
+   * This worker's id: `--worker` / COORD_WORKER; else, given `taskId` (`report`, `heartbeat`), the one
+   * worker whose state here holds a lease on that task; else, for `heartbeat` (`anyLease`), the one
+   * worker here holding a live lease. The state dir is shared by every chat on the machine, so
+   * nothing is guessed beyond that.
+   * @throws UsageError when there is no id (showing the command with `--worker`) or it is malformed
+   */
+  worker (taskId?: string, example: { head: string[], tail?: string[], poll?: boolean } = { head: ['next'], poll: true }, anyLease = false): string {
+    let id = this.opts.worker
+    if (id === undefined && (taskId !== undefined || anyLease)) {
+      const holders = taskId !== undefined ? this.state.holders(taskId) : this.state.liveHolders()
+      if (holders.length === 1) id = holders[0]
     }
-    if (id === null || id === '') {
-      throw new UsageError('No worker id: pass --worker <id> (or set COORD_WORKER) once, e.g. `coord next --worker worker-a`; ' +
-        `later commands run in ${this.state.dir} reuse it.`)
+    if (id === undefined || id === '') {
+      const shown = this.command(example.head, example, 'YOUR_WORKER_ID')
+      throw new UsageError(`No worker id: pass --worker (or set COORD_WORKER) on every command, e.g.\n  ${shown}`)
     }
     if (!idRe.test(id)) {
-      throw new UsageError(`Invalid worker id ${JSON.stringify(id)}: use letters, digits and . _ : @ -, ` +
-        'starting with a letter or digit, at most 128 characters.')
+      throw new UsageError(`Invalid worker id ${JSON.stringify(id)}: use letters, digits and . _ : @ -, starting with a letter or digit, ` +
+        'at most 128 characters.')
     }
-    // An id given explicitly becomes the default of later commands; an inferred one does not.
-    if (this.opts.worker !== undefined && this.state.lastWorker() !== id) this.state.setLastWorker(id)
+    this.resolvedWorker = id
     return id
   }
 
-  /** Print `data` as JSON with --json, else the text `human()` makes. */
+  /** Print `data` with --json as one compact JSON line (JSON Lines when called repeatedly), else the text `human()` makes. */
   print (data: unknown, human: () => string): void {
-    process.stdout.write((this.json ? JSON.stringify(data, null, 2) : human()) + '\n')
+    process.stdout.write((this.json ? JSON.stringify(data) : human()) + '\n')
   }
 
   async close (): Promise<void> {

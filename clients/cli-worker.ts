@@ -1,12 +1,15 @@
 /**
  * Worker subcommands: `next`, `report`, `heartbeat`, `whoami`. Each run is a fresh process, so the
- * worker id and the leases live in the state directory (`worker-state.ts`), not in memory.
+ * leases live in the state directory (`worker-state.ts`), not in memory; the worker id comes with
+ * every command (`--worker`). Waits longer than the server's cap are chained polls (`long-wait.ts`).
  */
 import { Option, type Command } from 'commander'
 import type { NextOutcome, ReportBody } from '../src/schemas/tasks.js'
 import { CoordApiError } from './client.js'
 import { action, collect, EXIT, intArg, readStdin, UsageError, type CliContext } from './cli-common.js'
-import { formatAssignment, formatLease, formatReport } from './format.js'
+import { DEFAULT_WAIT_S } from './cli-hints.js'
+import { formatAssignment, formatHeartbeatHint, formatLease, formatReport, type AssignmentCommands } from './format.js'
+import { nextWithin, reportThenNext } from './long-wait.js'
 import { dropLease, endLease, latestLease, leaseFor, saveLease } from './worker-state.js'
 
 interface PollOptions { wait: number, project?: string, type?: string }
@@ -22,9 +25,10 @@ interface ReportOptions extends PollOptions {
   next?: boolean
 }
 
-const waitOption = (): Option => new Option('--wait <seconds>', 'seconds to wait for a task (the server caps it)').argParser(intArg(0, 3600)).default(60)
+const waitOption = (): Option => new Option('--wait <seconds>', 'seconds to wait for a task in all, up to 3600: polls are chained past the server\'s cap, ' +
+  'with progress on stderr').argParser(intArg(0, 3600)).default(DEFAULT_WAIT_S)
 
-/** Remember the worker id and, when a task was assigned, its lease. */
+/** Remember the lease of an assigned task. */
 function saveOutcome (ctx: CliContext, worker: string, outcome: NextOutcome): void {
   ctx.state.update(worker, (s) => {
     s.url = ctx.opts.url
@@ -37,11 +41,24 @@ function outcomeExit (outcome: NextOutcome): number {
   return outcome.status === 'assigned' ? EXIT.OK : outcome.status === 'finished' ? EXIT.FINISHED : EXIT.EMPTY
 }
 
+/** The commands to report and heartbeat `taskId`, with the flags this command was given. */
+function assignmentCommands (ctx: CliContext, taskId: string): AssignmentCommands {
+  return {
+    report: ctx.command(['report', taskId], { tail: ['--status', 'completed', '--summary', '"..."', '--next'], poll: true }),
+    heartbeat: ctx.command(['heartbeat']),
+  }
+}
+
 /** A poll's outcome as text. */
-function describeOutcome (worker: string, outcome: NextOutcome): string {
-  if (outcome.status === 'assigned') return formatAssignment(outcome.assignment)
+function describeOutcome (ctx: CliContext, worker: string, outcome: NextOutcome, waitS: number): string {
+  if (outcome.status === 'assigned') return formatAssignment(outcome.assignment, assignmentCommands(ctx, outcome.assignment.task.id))
   if (outcome.status === 'finished') return `${outcome.message}\n(worker ${worker}: no more tasks will come; exit code 3)`
-  return `No task yet for worker ${worker}. Run \`coord next\` again to keep waiting (exit code 2).`
+  return `No task yet for worker ${worker} (waited ${waitS} s). Run \`${ctx.command(['next'], { poll: true })}\` again to keep waiting (exit code 2).`
+}
+
+/** Progress of a chained wait, on stderr so that stdout stays the answer. */
+function progress (waitedS: number, totalS: number): void {
+  process.stderr.write(`coord: no task yet, waited ${waitedS} s of ${totalS} s; still waiting\n`)
 }
 
 /**
@@ -53,22 +70,23 @@ function refused (ctx: CliContext, worker: string, taskId: string, leaseId: stri
   const keep = what === 'Heartbeat' && err.code === 'LEASE_ENDED'
   if (!keep) ctx.state.update(worker, (s) => dropLease(s, taskId, leaseId))
   process.stderr.write(`${what} refused (${err.code}): ${err.message}\n` + (keep
-    ? `The lease for task ${taskId} stays saved, so \`coord report ${taskId}\` can still send a finished result.\n`
-    : `The saved lease for task ${taskId} was removed; run \`coord next\` for your next task.\n`))
+    ? `The lease for task ${taskId} stays saved, so \`${ctx.command(['report', taskId], { tail: ['--status', 'completed', '--summary', '"..."'] })}\` ` +
+      'can still send a finished result.\n'
+    : `The saved lease for task ${taskId} was removed; run \`${ctx.command(['next'], { poll: true })}\` for your next task.\n`))
   return EXIT.CONFLICT
 }
 
 async function next (ctx: CliContext, opts: PollOptions): Promise<number> {
   const worker = ctx.worker()
-  const outcome = await ctx.client.next({ worker, wait: opts.wait, project: opts.project, type: opts.type })
+  const outcome = await nextWithin(ctx.client, { worker, project: opts.project, type: opts.type }, { waitS: opts.wait, onProgress: progress })
   saveOutcome(ctx, worker, outcome)
-  ctx.print(outcome, () => describeOutcome(worker, outcome))
+  ctx.print(outcome, () => describeOutcome(ctx, worker, outcome, opts.wait))
   return outcomeExit(outcome)
 }
 
 /**
  * The lease to use for `taskId`: `--lease`, else the saved one, else the worker's latest lease on the
- * task as the server's history shows it (the state dir may be another folder's, or `next` was curl).
+ * task as the server's history shows it (the state dir may be another machine's, or `next` was curl).
  * @throws UsageError when the worker never held a lease on the task
  */
 async function leaseToUse (ctx: CliContext, worker: string, taskId: string, given: string | undefined): Promise<string> {
@@ -78,25 +96,28 @@ async function leaseToUse (ctx: CliContext, worker: string, taskId: string, give
   const mine = history.leases.filter((l) => l.worker === worker).at(-1)
   if (mine === undefined) {
     throw new UsageError(`Worker ${worker} never held a lease on task ${taskId} (none saved in ${ctx.state.workerFile(worker)}, none on the server). ` +
-      'Check --worker, or run `coord next` to get your current task and lease.')
+      `Check --worker, or run \`${ctx.command(['next'], { poll: true })}\` to get your current task and lease.`)
   }
   return mine.leaseId
 }
 
+/** `--details` as a JSON object. @throws UsageError when it is not one */
+function parseDetails (text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined
+  let parsed: unknown
+  try { parsed = JSON.parse(text) } catch { parsed = null }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new UsageError('--details must be a JSON object, e.g. \'{"tests":"12 passed"}\'.')
+  }
+  return parsed as Record<string, unknown>
+}
+
 async function report (ctx: CliContext, opts: ReportOptions, [taskId]: string[]): Promise<number> {
   const id = taskId as string
-  const worker = ctx.worker(id)
+  const worker = ctx.worker(id, { head: ['report', id], tail: ['--status', opts.status, '--summary', '"..."'] })
   const leaseId = await leaseToUse(ctx, worker, id, opts.lease)
   const summary = opts.summary === '-' ? (await readStdin()).trim() : opts.summary
-  let details: Record<string, unknown> | undefined
-  if (opts.details !== undefined) {
-    let parsed: unknown
-    try { parsed = JSON.parse(opts.details) } catch { parsed = null }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new UsageError('--details must be a JSON object, e.g. \'{"tests":"12 passed"}\'.')
-    }
-    details = parsed as Record<string, unknown>
-  }
+  const details = parseDetails(opts.details)
   const body: ReportBody = {
     worker,
     leaseId,
@@ -109,22 +130,29 @@ async function report (ctx: CliContext, opts: ReportOptions, [taskId]: string[])
   }
   let result
   try {
-    result = await ctx.client.report(id, body, opts.next === true ? { next: true, wait: opts.wait, project: opts.project, type: opts.type } : {})
+    result = opts.next === true
+      ? await reportThenNext(ctx.client, id, body, { project: opts.project, type: opts.type }, { waitS: opts.wait, onProgress: progress })
+      : await ctx.client.report(id, body)
   } catch (err) {
     return refused(ctx, worker, id, leaseId, err, 'Report')
   }
   ctx.state.update(worker, (s) => endLease(s, id, leaseId, opts.status))
   const nextOutcome = result.next
   if (nextOutcome !== undefined) saveOutcome(ctx, worker, nextOutcome)
-  ctx.print(result, () => formatReport(result) + (nextOutcome === undefined ? '' : `\n\n${describeOutcome(worker, nextOutcome)}`))
+  ctx.print(result, () => formatReport(result) + (nextOutcome === undefined
+    ? `\nNext: ${ctx.command(['next'], { poll: true })}`
+    : `\n\n${describeOutcome(ctx, worker, nextOutcome, opts.wait)}`))
   return nextOutcome === undefined ? EXIT.OK : outcomeExit(nextOutcome)
 }
 
 async function heartbeat (ctx: CliContext, opts: { lease?: string }, [taskArg]: string[]): Promise<number> {
-  const worker = ctx.worker(taskArg)
+  const worker = ctx.worker(taskArg, { head: ['heartbeat'] }, true)
   const state = ctx.state.load(worker)
   const taskId = taskArg ?? latestLease(state)?.taskId
-  if (taskId === undefined) throw new UsageError(`Worker ${worker} holds no saved lease: pass the task id, or run \`coord next\`.`)
+  if (taskId === undefined) {
+    throw new UsageError(`Worker ${worker} holds no saved lease in ${ctx.state.dir}: run \`${ctx.command(['next'], { poll: true })}\` ` +
+      '(a poll gives back a task you already hold), or name the task: `heartbeat <taskId>`.')
+  }
   const leaseId = await leaseToUse(ctx, worker, taskId, opts.lease)
   let lease
   try {
@@ -133,11 +161,17 @@ async function heartbeat (ctx: CliContext, opts: { lease?: string }, [taskArg]: 
     return refused(ctx, worker, taskId, leaseId, err, 'Heartbeat')
   }
   ctx.state.update(worker, (s) => { if (s.leases[taskId]?.leaseId === lease.leaseId) saveLease(s, lease) })
-  ctx.print(lease, () => `Task ${taskId}: ${formatLease(lease)}`)
+  ctx.print(lease, () => `Task ${taskId}: ${formatLease(lease)}\n${formatHeartbeatHint(lease, ctx.command(['heartbeat']))}`)
   return EXIT.OK
 }
 
 async function whoami (ctx: CliContext): Promise<number> {
+  if (ctx.opts.worker === undefined) {
+    const workers = ctx.state.workers()
+    ctx.print({ stateDir: ctx.state.dir, workers }, () => `State dir ${ctx.state.dir}: ` +
+      (workers.length === 0 ? 'no worker state yet.' : `workers ${workers.join(', ')}; pass --worker to see one's leases.`))
+    return EXIT.OK
+  }
   const worker = ctx.worker()
   const state = ctx.state.load(worker)
   ctx.print(state, () => {
@@ -151,7 +185,8 @@ async function whoami (ctx: CliContext): Promise<number> {
 /** Add the worker subcommands to `program`. */
 export function addWorkerCommands (program: Command): void {
   program.command('next')
-    .description('Get your task (long poll). Saves the lease for `coord report`. Exit 0 task, 2 nothing within the wait, 3 project finished, 1 error.')
+    .description('Get your task (long poll, chained up to --wait seconds). Saves the lease for `coord report`. ' +
+      'Exit 0 task, 2 nothing within the wait, 3 project finished, 1 error.')
     .addOption(waitOption())
     .option('--project <name>', 'only take tasks of this project')
     .option('--type <type>', 'only take tasks of this type')
@@ -168,19 +203,20 @@ export function addWorkerCommands (program: Command): void {
     .option('--question <text>', 'with --status blocked: what the engineer must answer')
     .option('--details <json>', 'free JSON object: test output, numbers, notes')
     .option('--lease <leaseId>', 'lease to report with (default: the one saved by `coord next`)')
-    .option('--next', 'also wait for your next task, as `coord next` does')
+    .option('--next', 'also wait for your next task (up to --wait seconds), as `coord next` does')
     .addOption(waitOption())
     .option('--project <name>', 'with --next: only take tasks of this project')
     .option('--type <type>', 'with --next: only take tasks of this type')
     .action(action(report))
 
   program.command('heartbeat')
-    .description('Extend your lease (send one at least every leaseSeconds/2 while working). Exit 0 extended, 4 no longer yours (409), 1 error.')
-    .argument('[taskId]', 'task to extend (default: your saved lease\'s task)')
+    .description('Extend your lease (at least every leaseSeconds/2 while working; `coord next` prints the interval). ' +
+      'Exit 0 extended, 4 no longer yours (409), 1 error.')
+    .argument('[taskId]', 'task to extend (default: your saved lease\'s task; a worker holds at most one)')
     .option('--lease <leaseId>', 'lease to extend (default: the saved one)')
     .action(action(heartbeat))
 
   program.command('whoami')
-    .description('Show the worker id later commands will use and the leases saved for it.')
+    .description('With --worker: the leases saved for that worker; without: the state dir and the workers saved there.')
     .action(action(whoami))
 }

@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 /**
- * `coord`: the command line for the coordination server. Workers run `coord next` → work →
- * `coord report <id> ...` (each a fresh process: the worker id and lease are saved in the state
- * directory); coordinators run `coord create`, `coord status`, `coord events --follow`; anyone can run
- * `coord serve`. Every subcommand has `--help`; `--json` prints the API's JSON instead of text.
+ * `coord`: the command line for the coordination server, run as `<checkout>/coord` from any folder
+ * (the root executable runs this file's build) or as `npx coord` inside the checkout. Workers run
+ * `coord next --worker W` → work → `coord report <id> --worker W ... --next` (each a fresh process:
+ * leases are saved in the user's state directory, one per server); coordinators run `coord create`,
+ * `coord status`, `coord events --follow`; anyone can run `coord serve`. Every subcommand has
+ * `--help`; `--json` prints the API's JSON instead of text, one compact object per line.
  *
  * Exit codes: 0 ok, 1 error, 2 no task within the wait, 3 project finished, 4 lease refused (409),
  * 78 invalid server configuration.
  */
-import { readFileSync } from 'node:fs'
+import { readFileSync, realpathSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { Command, Option } from 'commander'
 import { packageRoot } from '../src/paths.js'
 import { DEFAULT_URL } from './client.js'
@@ -20,18 +23,20 @@ import { addWaitCommand } from './cli-wait.js'
 import { addWorkerCommands } from './cli-worker.js'
 
 /** The `coord` program with every subcommand; `parseAsync(argv)` runs it. */
-function buildProgram (): Command {
+export function buildProgram (): Command {
   const { version } = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }
   const program = new Command('coord')
     .version(version)
     .description('Coordination server CLI: post tasks, take and report them, watch progress.')
     .addOption(new Option('--url <url>', 'server base URL').env('COORD_URL').default(DEFAULT_URL))
-    .addOption(new Option('--worker <id>', 'your worker id (saved: later commands in this state dir reuse it)').env('COORD_WORKER'))
-    .addOption(new Option('--state-dir <dir>', 'where the worker id and leases are saved').env('COORD_STATE_DIR').default('.coordination'))
-    .option('--json', 'print JSON (the API answers) instead of text')
+    .addOption(new Option('--worker <id>', 'your worker id: pass it on every worker command').env('COORD_WORKER'))
+    .addOption(new Option('--state-dir <dir>', 'where leases are saved (default: $XDG_STATE_HOME/coord/<host_port>, ~/.local/state/... without it)')
+      .env('COORD_STATE_DIR'))
+    .option('--json', 'print JSON (the API answers) instead of text: one compact object per line')
     .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', '\nExit codes: 0 ok, 1 error, 2 no task within the wait, 3 project finished (stop), 4 lease refused (409), 78 bad server config.')
+    .addHelpText('after', '\nExit codes: 0 ok, 1 error, 2 no task within the wait, 3 project finished (stop), 4 lease refused (409), ' +
+      '78 bad server config.')
   addWorkerCommands(program)
   addCoordinatorCommands(program)
   addWaitCommand(program)
@@ -40,4 +45,16 @@ function buildProgram (): Command {
   return program
 }
 
-await buildProgram().parseAsync(process.argv)
+/**
+ * Whether this process was started to run the CLI: this file itself, the package `bin` (a symlink to
+ * it) or the checkout's root `coord`, which imports it. A test that imports `buildProgram` is none.
+ */
+function startedAsCli (): boolean {
+  const real = (path: string): string | null => {
+    try { return realpathSync(path) } catch { return null }
+  }
+  const script = real(process.argv[1] ?? '')
+  return script !== null && (script === real(fileURLToPath(import.meta.url)) || script === real(join(packageRoot, 'coord')))
+}
+
+if (startedAsCli()) await buildProgram().parseAsync(process.argv)

@@ -10,18 +10,37 @@ function secondsUntil (iso: string): number {
   return Math.round((Date.parse(iso) - Date.now()) / 1000)
 }
 
-/** A lease on one line, with how long it has left. */
-export function formatLease (lease: Lease): string {
-  return `lease ${lease.leaseId} (attempt ${lease.attempt}) expires ${lease.expiresAt} (in ${secondsUntil(lease.expiresAt)} s; ` +
-    `lease ${lease.leaseSeconds} s, extend with \`coord heartbeat\` at least every ${Math.max(1, Math.floor(lease.leaseSeconds / 2))} s)`
+/** Seconds between heartbeats that keep a lease alive with room to spare: half the lease, at least 1. */
+export function heartbeatEveryS (lease: Pick<Lease, 'leaseSeconds'>): number {
+  return Math.max(1, Math.floor(lease.leaseSeconds / 2))
 }
 
-/** A task handed to this worker: everything needed to do it, and the command to report it. */
-export function formatAssignment (a: Assignment): string {
+/** A lease on one line, with how long it has left. */
+export function formatLease (lease: Lease): string {
+  const left = secondsUntil(lease.expiresAt)
+  return `lease ${lease.leaseId} (attempt ${lease.attempt}) expires ${lease.expiresAt} (in ${left} s of a ${lease.leaseSeconds} s lease)`
+}
+
+/** When to heartbeat this lease, and the exact command. */
+export function formatHeartbeatHint (lease: Lease, heartbeatCommand: string): string {
+  return `Heartbeat at least every ${heartbeatEveryS(lease)} s while you work (between steps, and before any step that may take longer): ${heartbeatCommand}`
+}
+
+/** The commands an assignment's text shows, rendered with the flags the user gave. */
+export interface AssignmentCommands {
+  /** `coord report <id> ... --status completed --summary "..." [--next ...]` */
+  report: string
+  /** `coord heartbeat --worker <id> ...` */
+  heartbeat: string
+}
+
+/** A task handed to this worker: everything needed to do it, and the commands to heartbeat and report it. */
+export function formatAssignment (a: Assignment, commands: AssignmentCommands): string {
   const t = a.task
   const lines = [
     `${a.resumed ? 'Resumed' : 'Task'} ${t.id} (project ${t.project}, type ${t.type}, attempt ${a.lease.attempt} of ${t.maxAttempts})`,
     formatLease(a.lease),
+    formatHeartbeatHint(a.lease, commands.heartbeat),
     '',
     'Description:',
     indent(t.description),
@@ -33,15 +52,16 @@ export function formatAssignment (a: Assignment): string {
     if (t.files.write.length > 0) lines.push(`  write: ${t.files.write.join(', ')}`)
   }
   if (Object.keys(t.context).length > 0) lines.push('', 'Context:', indent(JSON.stringify(t.context, null, 2)))
-  lines.push('', `When done: coord report ${t.id} --status completed --summary "..." [--deliverable PATH ...] [--next]`,
-    '(or --status failed / --status blocked --question "..."; the lease is saved, no --lease needed)')
+  lines.push('', `When done: ${commands.report}`,
+    '(add --deliverable PATH per file you wrote; or --status failed / --status blocked --question "..."; the lease is saved, no --lease needed)')
   return lines.join('\n')
 }
 
 /** The answer to an accepted report. */
 export function formatReport (r: ReportResult): string {
   const note = r.duplicate ? ' (duplicate: this report had already been accepted)' : ''
-  return `Report accepted: task ${r.task.id} is now ${r.task.state}${note}.`
+  const retry = r.task.willRetry ? ` It will be retried (${r.task.attempts} of ${r.task.maxAttempts} attempts used).` : ''
+  return `Report accepted: task ${r.task.id} is now ${r.task.state}${note}.${retry}`
 }
 
 /** The answer to `POST /tasks`. */
@@ -104,11 +124,12 @@ export function formatHistory (h: TaskDetail): string {
     if (r.question !== undefined) lines.push(`  question: ${r.question}`)
   }
   if (h.leases.length > 0) {
-    lines.push('Leases:', ...h.leases.map((l) =>
-      `  ${l.leaseId} ${l.worker} attempt ${l.attempt} ${l.grantedAt} → ${l.endReason ?? `live until ${l.expiresAt}`}`))
+    const end = (l: TaskDetail['leases'][number]): string => l.endReason ?? `live until ${l.expiresAt}`
+    lines.push('Leases:', ...h.leases.map((l) => `  ${l.leaseId} ${l.worker} attempt ${l.attempt} ${l.grantedAt} → ${end(l)}`))
   }
   if (h.reports.length > 0) {
-    lines.push('Reports:', ...h.reports.map((r) => `  ${r.reportedAt} ${r.worker} ${r.status} ${r.accepted ? 'accepted' : `refused (${r.rejection ?? '?'})`}`))
+    const verdict = (r: TaskDetail['reports'][number]): string => (r.accepted ? 'accepted' : `refused (${r.rejection ?? '?'})`)
+    lines.push('Reports:', ...h.reports.map((r) => `  ${r.reportedAt} ${r.worker} ${r.status} ${verdict(r)}`))
   }
   if (h.events.length > 0) lines.push('Events:', ...h.events.map((e) => `  ${formatEvent(e)}`))
   return lines.join('\n')

@@ -1,10 +1,10 @@
 /**
- * What a worker must remember between `coord` invocations, each a fresh process: who it is and which
- * leases it holds. Files, in the state directory (default `.coordination/` under the current directory):
+ * What a worker must remember between `coord` invocations, each a fresh process: which leases it
+ * holds. The state directory is the user's (`defaultStateDir(url)`: XDG state home, one folder per
+ * server), never the current folder, and is shared by every chat on the machine; so there is no
+ * "last worker used here" pointer: a command names its worker (`--worker`), or `report <taskId>` /
+ * `heartbeat` find the one worker here holding the lease. Files:
  *
- * - `worker.json`: `{ "worker": "<id>" }`, the last id given here with `--worker` / COORD_WORKER, so
- *   later commands need no `--worker` (when several chats share the directory, `report <taskId>` and
- *   `heartbeat <taskId>` act as the worker whose file holds that task's lease);
  * - `worker-<id>.json`: `{ worker, url, leases: { [taskId]: Lease }, recent: [...], updatedAt }`:
  *   `leases` are the live leases from `coord next`; `recent` keeps the last reported leases so that
  *   an identical retry of a report can still name its lease (the server answers `duplicate: true`).
@@ -75,25 +75,9 @@ export class StateStore {
     this.dir = resolve(dir)
   }
 
-  /** Path of the pointer file holding the last worker id. */
-  get pointerFile (): string {
-    return join(this.dir, 'worker.json')
-  }
-
   /** Path of one worker's state file. */
   workerFile (worker: string): string {
     return join(this.dir, `worker-${worker}.json`)
-  }
-
-  /** The worker id saved by an earlier command, or null. */
-  lastWorker (): string | null {
-    const data = readJson(this.pointerFile) as { worker?: unknown } | null
-    return typeof data?.worker === 'string' && data.worker !== '' ? data.worker : null
-  }
-
-  /** Remember `worker` as the id later commands use by default. */
-  setLastWorker (worker: string): void {
-    writeAtomic(this.pointerFile, { worker })
   }
 
   /** Ids of every worker with a state file here (several chats may share one directory). */
@@ -110,6 +94,11 @@ export class StateStore {
   /** Workers here whose state names a lease (live or recently reported) for `taskId`. */
   holders (taskId: string): string[] {
     return this.workers().filter((w) => leaseFor(this.load(w), taskId) !== null)
+  }
+
+  /** Workers here holding a live lease (on any task). */
+  liveHolders (): string[] {
+    return this.workers().filter((w) => Object.keys(this.load(w).leases).length > 0)
   }
 
   /** A worker's state; an empty one when the file does not exist. */

@@ -3,12 +3,17 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { commonErrors, described, ProjectName } from '../src/schemas/common.js'
 import { Status } from '../src/schemas/workers.js'
+import { startHints } from '../src/start-hints.js'
 
 const StoreHealthBody = Type.Object({
   ok: Type.Boolean({ description: 'Whether the store can take writes now.' }),
   message: Type.String({ description: '`ok`, or what is wrong with the store.', examples: ['ok'] }),
 }, { description: 'The store behind the API.' })
 const Uptime = Type.Number({ description: 'Seconds since the server process started.' })
+const WorkerCommand = Type.String({
+  description: 'A worker chat\'s first command for this server (put your id in place of `<worker-id>`); `GET /` has more.',
+  examples: ['/home/me/coordination-server/coord next --worker <worker-id> --url http://127.0.0.1:3100 --wait 540'],
+})
 
 const status: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/status', {
@@ -30,10 +35,9 @@ const status: FastifyPluginAsyncTypebox = async (app) => {
         'It does not try a write: a full disk shows up as 503 on the write that needs the space.',
       response: {
         ...commonErrors,
-        200: Type.Object(
-          { status: Type.Literal('ok'), store: StoreHealthBody, uptimeSeconds: Uptime },
-          { description: 'The server is up and its store can take writes.' }
-        ),
+        200: Type.Object({ status: Type.Literal('ok'), store: StoreHealthBody, uptimeSeconds: Uptime, workerCommand: WorkerCommand }, {
+          description: 'The server is up and its store can take writes.',
+        }),
         503: Type.Object({
           code: Type.String({ description: 'STORAGE_UNAVAILABLE, or SERVER_CLOSING while the server shuts down.', examples: ['STORAGE_UNAVAILABLE'] }),
           message: Type.String({ description: 'What is wrong and what to do.' }),
@@ -43,10 +47,10 @@ const status: FastifyPluginAsyncTypebox = async (app) => {
         }, { description: 'The server runs but its store cannot take writes (database file deleted or replaced, lock lost, unreadable).' }),
       },
     },
-  }, async (_request, reply) => {
+  }, async (request, reply) => {
     const store = await app.lifecycle.health()
     const uptimeSeconds = Math.round(process.uptime())
-    if (store.ok) return { status: 'ok' as const, store, uptimeSeconds }
+    if (store.ok) return { status: 'ok' as const, store, uptimeSeconds, workerCommand: startHints(`${request.protocol}://${request.host}`).worker.command }
     return reply.code(503).send({ code: 'STORAGE_UNAVAILABLE' as const, message: store.message, status: 'unhealthy' as const, store, uptimeSeconds })
   })
 }

@@ -2,7 +2,9 @@
  * `npm run demo`: the whole product on real documents. Starts the server on a free port with a
  * temporary database, posts one task per README of this project's installed dependencies (text nobody
  * here wrote), runs worker processes that long-poll, write a 100-200-word extractive summary to
- * `demo-output/` and report, then prints per-worker counts and the parallel speedup.
+ * `demo-output/` and report, then prints per-worker counts and the parallel speedup. With `--cli` the
+ * workers go the documented chat path instead: the root `coord` executable, `next` then
+ * `report ... --next` per task, each a fresh process (a process start per task, so slower).
  * Exits 1 unless every task completed exactly once.
  */
 import { spawn } from 'node:child_process'
@@ -24,12 +26,15 @@ const opts = new Command('demo')
   .option('--workers <n>', 'worker processes', '3')
   .option('--work-ms <ms>', 'simulated think time per task in ms, standing in for a chat\'s minutes of work (0 = none)', '500')
   .option('--out <dir>', 'where the summaries go', 'demo-output')
-  .parse().opts<{ workers: string, workMs: string, out: string }>()
+  .option('--cli', 'workers run the root coord CLI as chat workers do (coord next, coord report --next), one process per command')
+  .option('--max-tasks <n>', 'post at most this many documents')
+  .parse().opts<{ workers: string, workMs: string, out: string, cli?: boolean, maxTasks?: string }>()
 
 /** README files of the packages this project depends on, with how many words of prose each has. */
 function dependencyReadmes (): Array<{ pkg: string, file: string, words: number }> {
   const manifest = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as Record<string, Record<string, string>>
-  const names = [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.devDependencies ?? {})].filter((n) => !n.startsWith('@types/'))
+  const names = [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.devDependencies ?? {})]
+    .filter((n) => !n.startsWith('@types/'))
   return names.flatMap((pkg) => {
     const dir = join(packageRoot, 'node_modules', pkg)
     const readme = existsSync(dir) ? readdirSync(dir).find((f) => /^readme\.md$/i.test(f)) : undefined
@@ -49,19 +54,21 @@ const client = new CoordClient(url)
 
 // A 100-word extract needs a document with at least that much prose (some READMEs are little more than links).
 const readmes = dependencyReadmes()
-const docs = readmes.filter((d) => d.words >= SUMMARY_WORDS.min)
+const docs = readmes.filter((d) => d.words >= SUMMARY_WORDS.min).slice(0, opts.maxTasks === undefined ? undefined : Number(opts.maxTasks))
 const short = readmes.filter((d) => d.words < SUMMARY_WORDS.min).map((d) => d.pkg)
 console.log(`server ${url} (database ${dbDir}); ${docs.length} documents, ${opts.workers} workers`)
 if (short.length > 0) console.log(`(not posted, under ${SUMMARY_WORDS.min} words of prose: ${short.join(', ')})`)
 console.log('')
 
 // Worker processes: the compiled .js next to this file, or the .ts source under a TypeScript loader.
-const workerFile = fileURLToPath(new URL(`./demo-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url))
+const workerName = opts.cli === true ? 'demo-cli-worker' : 'demo-worker'
+const workerFile = fileURLToPath(new URL(`./${workerName}${extname(fileURLToPath(import.meta.url))}`, import.meta.url))
 const taskMs = new Map<string, number[]>()
 const workers = Array.from({ length: Number(opts.workers) }, (_, i) => {
   const id = `demo-worker-${i + 1}`
   taskMs.set(id, [])
-  const child = spawn(process.execPath, [...process.execArgv, workerFile, url, id, outDir, opts.workMs], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const args = [...process.execArgv, workerFile, url, id, outDir, opts.workMs, join(dbDir, 'cli-state')]
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
   createInterface({ input: child.stdout }).on('line', (line) => { taskMs.get(id)?.push((JSON.parse(line) as { ms: number }).ms) })
   return new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)))
 })

@@ -20,6 +20,7 @@ import projectRoutes from '../routes/projects.js'
 import workerRoutes from '../routes/workers.js'
 import eventRoutes from '../routes/events.js'
 import statusRoutes from '../routes/status.js'
+import rootRoutes from '../routes/root.js'
 
 /** Options for `buildApp`. */
 export interface BuildOptions {
@@ -46,6 +47,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   await app.register(workerRoutes)
   await app.register(eventRoutes)
   await app.register(statusRoutes)
+  await app.register(rootRoutes)
   await app.ready()
   return app
 }

@@ -7,6 +7,7 @@ import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { pathToFileURL } from 'node:url'
 import { buildApp } from './app.js'
+import { startHints } from './start-hints.js'
 import { loadConfig, type Config } from './config.js'
 import { openSqliteStore } from './store/sqlite-open.js'
 import { StoreRefusedError } from './store/sqlite-guard.js'
@@ -75,6 +76,13 @@ export async function startServer (config: Config): Promise<{ app: FastifyInstan
   })
   const url = baseUrl(ready, config.HOST)
   ready.log.info({ url, docs: `${url}/docs`, db: config.COORD_DB }, `coordination server ready: Swagger UI at ${url}/docs`)
+  const hints = startHints(url)
+  ready.log.info({ worker: hints.worker.command, coordinator: hints.coordinator.command }, `workers start with: ${hints.worker.command}`)
+  // On a terminal, the same plainly, for the engineer to paste into a chat (the log may be pretty or JSON).
+  if (process.stdout.isTTY) {
+    process.stdout.write(`\nWorker chats start with:  ${hints.worker.command}\nCoordinator:              ${hints.coordinator.command}\n` +
+      `Rules: ${hints.worker.rules}, ${hints.coordinator.rules}; start here: ${url}/\n\n`)
+  }
   return { app: ready, url }
 }
 

@@ -10,12 +10,11 @@ t.test('completed: stored as the result, counted for the worker, retry is a dupl
   const a = await claim(app, 'w1')
   const res = await report(app, a, 'completed', { deliverables: ['out/a.md'], contextScore: 4, details: { words: 150 } })
   t.equal(res.statusCode, 200)
-  t.match(res.json(), {
-    accepted: true,
-    duplicate: false,
-    task: { state: 'completed', worker: null, result: { status: 'completed', deliverables: ['out/a.md'], contextScore: 4, worker: 'w1', attempt: 1 } },
-  })
+  t.match(res.json(), { accepted: true, duplicate: false, task: { id: 'a', project: 'p1', state: 'completed', attempts: 1, maxAttempts: 3, willRetry: false } })
   t.ok(res.json().task.finishedAt)
+  const stored = (await app.inject('/tasks/a')).json().task
+  const result = { status: 'completed', deliverables: ['out/a.md'], contextScore: 4, worker: 'w1', attempt: 1 }
+  t.match(stored, { worker: null, result }, 'the result is stored')
   const retry = await report(app, a, 'completed', { deliverables: ['out/a.md'], contextScore: 4 })
   t.equal(retry.statusCode, 200, 'a retried report (lost response) succeeds')
   t.equal(retry.json().duplicate, true)
@@ -34,11 +33,11 @@ t.test('failed: retried up to maxAttempts, then failed for good', async (t) => {
   await postTasks(app, ['a'], { maxAttempts: 2 })
   const a1 = await claim(app, 'w1')
   const r1 = await report(app, a1, 'failed')
-  t.equal(r1.json().task.state, 'submitted', 'back in the queue')
+  t.match(r1.json().task, { state: 'submitted', attempts: 1, maxAttempts: 2, willRetry: true, finishedAt: null }, 'back in the queue')
   const a2 = await claim(app, 'w2')
   t.equal(a2.lease.attempt, 2)
   const r2 = await report(app, a2, 'failed')
-  t.equal(r2.json().task.state, 'failed')
+  t.match(r2.json().task, { state: 'failed', attempts: 2, willRetry: false }, 'failed for good')
   t.equal(await claim(app, 'w3'), 204)
   const failed = (await app.inject('/events?after=0')).json().events.filter((e: any) => e.type === 'task.failed')
   t.same(failed.map((e: any) => e.data.final), [false, true])
@@ -51,7 +50,7 @@ t.test('blocked: input-required, out of the queue, visible in status and events'
   const a = await claim(app, 'w1')
   const res = await report(app, a, 'blocked', { question: 'Which license header?' })
   t.equal(res.json().task.state, 'input-required')
-  t.equal(res.json().task.result.question, 'Which license header?')
+  t.equal((await app.inject('/tasks/a')).json().task.result.question, 'Which license header?')
   t.equal(await claim(app, 'w2'), 204, 'not offered again')
   t.equal((await app.inject('/status?project=p1')).json().counts['input-required'], 1)
   const ev = (await app.inject('/events?after=0&project=p1')).json().events.find((e: any) => e.type === 'task.input_required')
@@ -80,6 +79,18 @@ t.test('report-and-next returns the next task in the same call (real socket)', a
     body: JSON.stringify({ worker: 'w1', leaseId: body.next.assignment.lease.leaseId, status: 'completed', summary: 'done' }),
   })
   t.same((await last.body.json() as any).next, { status: 'empty', message: 'No task became available while waiting. Poll again.' })
+})
+
+t.test('the report answer carries the new state, not a copy of a 4 KB task', async (t) => {
+  const app = await build(t)
+  const description = 'Rewrite the module. '.repeat(200) // ~4 KB, as real chats' tasks are
+  await postTasks(app, ['big'], { description, acceptance: ['criterion '.repeat(50)], context: { notes: 'n'.repeat(500) } })
+  const a = await claim(app, 'w1')
+  const res = await report(app, a, 'completed', { summary: 'Rewrote it.', deliverables: ['src/module.ts'] })
+  t.equal(res.statusCode, 200)
+  t.ok(res.body.length < 600, `answer is ${res.body.length} bytes`)
+  t.notMatch(res.body, /Rewrite the module|criterion|description|acceptance/, 'no description or acceptance echoed')
+  t.same(Object.keys(res.json().task).sort(), ['attempts', 'finishedAt', 'id', 'maxAttempts', 'project', 'state', 'willRetry'])
 })
 
 t.test('a report naming another worker\'s lease is refused and changes nothing', async (t) => {

@@ -14,7 +14,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { CoordError } from '../errors.js'
 import type { EventPage } from '../schemas/events.js'
 import type {
-  Assignment, CreateTasksBody, CreateTasksResult, Lease, NextOutcome, ReportBody, ReportResult, Task, TaskDetail, TaskPage,
+  Assignment, CreateTasksBody, CreateTasksResult, Lease, NextOutcome, ReportBody, ReportedTask, ReportResult, Task, TaskDetail, TaskPage,
 } from '../schemas/tasks.js'
 import type { ProjectSummary, Status, Worker } from '../schemas/workers.js'
 import type { ClaimFilter, Store, StoreChange, StoreHealth, StoreTx, TaskListQuery } from '../store/store.js'
@@ -38,6 +38,16 @@ export interface LifecycleConfig {
 
 const FINISHED_MESSAGE = 'All tasks done: the project is closed and every task is finished. You may stop.'
 const EMPTY_MESSAGE = 'No task became available while waiting. Poll again.'
+/**
+ * A report's view of the task it changed: the new state and whether it will be retried, without the
+ * description, acceptance and result the reporter sent or already has (an answer of ~300 bytes
+ * instead of several KB). After a report a task is `submitted` or `working` only when a failed
+ * attempt had attempts left (`working`: a repeated report, the retry already claimed).
+ */
+function reportedTask (t: Task): ReportedTask {
+  const willRetry = t.state === 'submitted' || t.state === 'working'
+  return { id: t.id, project: t.project, state: t.state, attempts: t.attempts, maxAttempts: t.maxAttempts, willRetry, finishedAt: t.finishedAt }
+}
 /** Leases expired per transaction; more lapsed ones are taken by the next run at once. */
 const EXPIRE_BATCH = 500
 /** Event types after which a parked poll may get a task, or learn that its project finished. */
@@ -152,14 +162,15 @@ export class TaskLifecycle {
   /**
    * `POST /tasks/{id}/report`, optionally followed by the worker's next long poll (`next`). A refused
    * report is kept in the task history and its CoordError (409) thrown. Once the report is committed,
-   * a failing `next` answers `empty` (poll again) rather than an error.
+   * a failing `next` answers `empty` (poll again) rather than an error. The answer's `task` is the
+   * slim `ReportedTask` (new state, retry, finish time): the reporter already has the rest.
    */
   async report (taskId: string, body: ReportBody, next?: { filter: ClaimFilter, waitMs: number, signal?: AbortSignal }): Promise<ReportResult> {
     const now = this.now()
     const outcome = await this.store.transact((tx) => ops.report(tx, taskId, body, now))
     if (outcome.kind === 'refused') throw outcome.error
     await this.afterCommit('presence', () => this.touch(body.worker))
-    const result: ReportResult = { accepted: true, duplicate: outcome.duplicate, task: outcome.task }
+    const result: ReportResult = { accepted: true, duplicate: outcome.duplicate, task: reportedTask(outcome.task) }
     if (next !== undefined) {
       result.next = await this.next(body.worker, next.filter, next.waitMs, next.signal).catch((err: unknown) => {
         this.log.error({ err }, 'the next poll after a committed report failed; answering empty')

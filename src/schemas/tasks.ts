@@ -21,8 +21,9 @@ export const TaskInput = Type.Object({
   })),
   description: Type.String({ minLength: 1, maxLength: 20000, description: 'What to do, in words a worker chat can act on.' }),
   context: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Free JSON the worker needs: target files, notes, links.' })),
-  acceptance: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 2000 }),
-    { maxItems: 100, description: 'Acceptance criteria the output is checked against.' })),
+  acceptance: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 2000 }), {
+    maxItems: 100, description: 'Acceptance criteria the output is checked against.',
+  })),
   files: Type.Optional(TaskFiles),
   priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000, description: 'Higher is handed out first; ties go in posting order. Default 0.' })),
   leaseSeconds: Type.Optional(Type.Integer({
@@ -130,8 +131,9 @@ export const ReportBody = Type.Object({
   leaseId: LeaseId,
   status: ReportStatus,
   summary: Type.String({ minLength: 1, maxLength: 20000, description: 'What was done (or why it failed / what is blocking).' }),
-  deliverables: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1024 }),
-    { maxItems: 1000, description: 'Paths of files produced or changed.' })),
+  deliverables: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), {
+    maxItems: 1000, description: 'Paths of files produced or changed.',
+  })),
   contextScore: Type.Optional(Type.Integer({
     minimum: 1, maximum: 5, description: 'How well the task context sufficed: 1 = had to search a lot, 5 = everything needed was given.',
   })),
@@ -165,11 +167,26 @@ export const NextOutcome = Type.Union([
 ])
 export type NextOutcome = Static<typeof NextOutcome>
 
+/**
+ * The task as a report's answer shows it: its new state and what the reporter decides on next, not a
+ * copy of the description and acceptance it already has (`GET /tasks/{id}` has everything).
+ */
+export const ReportedTask = Type.Object({
+  id: TaskId,
+  project: ProjectName,
+  state: TaskState,
+  attempts: Type.Integer({ description: 'Claims so far.' }),
+  maxAttempts: Type.Integer(),
+  willRetry: Type.Boolean({ description: 'true = a failed attempt had attempts left: the task is queued again (or already re-claimed).' }),
+  finishedAt: Type.Union([Timestamp, Type.Null()], { description: 'When the task reached completed / failed / canceled; null otherwise.' }),
+}, { description: 'The reported task\'s new state (the full task is at GET /tasks/{id}).' })
+export type ReportedTask = Static<typeof ReportedTask>
+
 /** `POST /tasks/{id}/report` answer. */
 export const ReportResult = Type.Object({
   accepted: Type.Boolean({ description: 'Always true on 200: the report changed (or had already changed) the task.' }),
   duplicate: Type.Boolean({ description: 'true = the same report had already been accepted (a safe retry).' }),
-  task: Task,
+  task: ReportedTask,
   next: Type.Optional(NextOutcome),
 })
 export type ReportResult = Static<typeof ReportResult>

@@ -1,0 +1,75 @@
+/**
+ * One demo worker of `npm run demo -- --cli`: `node dist/scripts/demo-cli-worker.js <url> <worker-id> <out-dir> <work-ms> <state-dir>`.
+ * It works as a chat worker does, through the documented worker path: the root `coord` executable,
+ * `coord next --worker W` once, then per task `coord report <id> --worker W ... --next`, each a fresh
+ * process, until the project is finished (exit 3). Under a TypeScript loader (the demo's test) it
+ * runs `clients/cli.ts` the same way, so the test exercises the sources, not a stale build.
+ * Prints one JSON line per task: { taskId, words, ms } (ms = time from receiving the task to reporting
+ * it). Exits 1 if a report was refused (409, exit 4): in the demo no lease should lapse.
+ */
+import { execFile } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { extname, join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { packageRoot } from '../src/paths.js'
+import type { NextOutcome, ReportResult } from '../src/schemas/tasks.js'
+import { countWords, summarize, SUMMARY_WORDS } from './summarize.js'
+
+const [url, worker, outDir, workMsArg, stateDir] = process.argv.slice(2)
+if (url === undefined || worker === undefined || outDir === undefined || stateDir === undefined) {
+  console.error('usage: demo-cli-worker <url> <worker-id> <out-dir> <work-ms> <state-dir>')
+  process.exit(2)
+}
+const workMs = Number(workMsArg ?? 0)
+
+/** The CLI as a chat runs it: the root executable; from source when this file runs as TypeScript. */
+const fromSource = extname(fileURLToPath(import.meta.url)) === '.ts'
+const cli = fromSource
+  ? { file: process.execPath, args: [...process.execArgv, join(packageRoot, 'clients', 'cli.ts')] }
+  : { file: join(packageRoot, 'coord'), args: [] }
+
+/** Run one `coord` command with `--json`; resolves with its exit code and the parsed JSON line. */
+function coord (args: string[]): Promise<{ code: number, body: unknown }> {
+  const all = [...cli.args, '--url', url as string, '--state-dir', stateDir as string, '--json', ...args]
+  return new Promise((resolve, reject) => {
+    execFile(cli.file, all, { encoding: 'utf8' }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1
+      if (code !== 0 && code !== 2 && code !== 3 && code !== 4) return reject(new Error(`coord ${args.join(' ')} exited ${code}: ${stderr}`))
+      resolve({ code, body: stdout.trim() === '' ? null : JSON.parse(stdout) })
+    })
+  })
+}
+
+const poll = ['--worker', worker, '--project', 'demo', '--wait', '60']
+let outcome = (await coord(['next', ...poll])).body as NextOutcome
+let refused = 0
+while (outcome.status !== 'finished') {
+  if (outcome.status === 'empty') {
+    outcome = (await coord(['next', ...poll])).body as NextOutcome
+    continue
+  }
+  const { task } = outcome.assignment
+  const started = performance.now()
+  const summary = summarize(readFileSync(String(task.context.file), 'utf8'))
+  const words = countWords(summary)
+  const out = join(outDir, `${task.id}.summary.md`)
+  writeFileSync(out, `# ${String(task.context.package)}\n\n${summary}\n`)
+  if (workMs > 0) await sleep(workMs) // stands in for a chat's minutes of thinking
+  const ok = words >= SUMMARY_WORDS.min && words <= SUMMARY_WORDS.max
+  const ms = Math.round(performance.now() - started)
+  const report = await coord(['report', task.id, ...poll, '--status', ok ? 'completed' : 'failed',
+    '--summary', ok ? `Extractive summary of ${words} words.` : `Could only extract ${words} words (need ${SUMMARY_WORDS.min}-${SUMMARY_WORDS.max}).`,
+    '--deliverable', out, '--context-score', '5', '--details', JSON.stringify({ words, ms }), '--next'])
+  console.log(JSON.stringify({ taskId: task.id, words, ms }))
+  if (report.code === 4) {
+    refused++
+    outcome = (await coord(['next', ...poll])).body as NextOutcome
+  } else {
+    outcome = (report.body as ReportResult).next ?? { status: 'empty', message: '' }
+  }
+}
+if (refused > 0) {
+  console.error(`${worker}: ${refused} reports refused`)
+  process.exitCode = 1
+}
