@@ -7,7 +7,8 @@
  * `coord status`, `coord events --follow`; anyone can run `coord serve`. Every subcommand has
  * `--help`; `--json` prints the API's JSON instead of text, one compact object per line.
  *
- * Exit codes: 0 ok, 1 error, 2 no task within the wait, 3 project finished, 4 lease refused (409),
+ * Exit codes: 0 ok, 1 error, 2 no task within the wait (or, for `coord wait`, nothing happened in
+ * time), 3 project finished, 4 lease refused (409), 5 something needs the coordinator (`coord wait`),
  * 78 invalid server configuration.
  */
 import { readFileSync, realpathSync } from 'node:fs'
@@ -36,7 +37,7 @@ export function buildProgram (): Command {
     .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', '\nExit codes: 0 ok, 1 error, 2 no task within the wait, 3 project finished (stop), 4 lease refused (409), ' +
-      '78 bad server config.')
+      '5 needs the coordinator (coord wait), 78 bad server config.')
   addWorkerCommands(program)
   addCoordinatorCommands(program)
   addWaitCommand(program)
