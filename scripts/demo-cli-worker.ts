@@ -8,13 +8,11 @@
  * it). Exits 1 if a report was refused (409, exit 4): in the demo no lease should lapse.
  */
 import { execFile } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
 import { extname, join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { packageRoot } from '../src/paths.js'
 import type { NextOutcome, ReportResult } from '../src/schemas/tasks.js'
-import { countWords, summarize, SUMMARY_WORDS } from './summarize.js'
+import { doDemoTask } from './demo-task.js'
 
 const [url, worker, outDir, workMsArg, stateDir] = process.argv.slice(2)
 if (url === undefined || worker === undefined || outDir === undefined || stateDir === undefined) {
@@ -50,18 +48,10 @@ while (outcome.status !== 'finished') {
     continue
   }
   const { task } = outcome.assignment
-  const started = performance.now()
-  const summary = summarize(readFileSync(String(task.context.file), 'utf8'))
-  const words = countWords(summary)
-  const out = join(outDir, `${task.id}.summary.md`)
-  writeFileSync(out, `# ${String(task.context.package)}\n\n${summary}\n`)
-  if (workMs > 0) await sleep(workMs) // stands in for a chat's minutes of thinking
-  const ok = words >= SUMMARY_WORDS.min && words <= SUMMARY_WORDS.max
-  const ms = Math.round(performance.now() - started)
-  const report = await coord(['report', task.id, ...poll, '--status', ok ? 'completed' : 'failed',
-    '--summary', ok ? `Extractive summary of ${words} words.` : `Could only extract ${words} words (need ${SUMMARY_WORDS.min}-${SUMMARY_WORDS.max}).`,
-    '--deliverable', out, '--context-score', '5', '--details', JSON.stringify({ words, ms }), '--next'])
-  console.log(JSON.stringify({ taskId: task.id, words, ms }))
+  const r = await doDemoTask(task, outDir, workMs)
+  const report = await coord(['report', task.id, ...poll, '--status', r.status, '--summary', r.summary,
+    '--deliverable', r.deliverables[0] as string, '--context-score', '5', '--details', JSON.stringify(r.details), '--next'])
+  console.log(JSON.stringify({ taskId: task.id, ...r.details }))
   if (report.code === 4) {
     refused++
     outcome = (await coord(['next', ...poll])).body as NextOutcome
