@@ -93,3 +93,16 @@ t.test('presence costs no write per poll', async (t) => {
   const seen = (await app.inject('/workers')).json().workers[0].lastSeenAt
   t.ok(Date.parse(seen) >= Date.now() - 2000, 'the last-seen time is current')
 })
+
+t.test('a worker cycle costs one transaction: report and next claim commit together', async (t) => {
+  let faults!: Faults
+  const { app } = await listen(t, {}, (s) => { const w = faulty(s); faults = w.faults; return w.store })
+  await postTasks(app, ['a', 'b'])
+  const a = await claim(app, 'w1')
+  const before = faults.transactions
+  const res = await post(app, `/tasks/${a.task.id}/report?next=true&wait=5`, { worker: 'w1', leaseId: a.lease.leaseId, status: 'completed', summary: 'ok' })
+  t.equal(res.statusCode, 200)
+  t.equal(res.json().next.status, 'assigned', 'the next task came with the answer')
+  t.equal(faults.transactions - before, 1, 'one transaction for the report and the claim')
+  t.equal((await app.inject(`/tasks/${a.task.id}`)).json().task.state, 'completed', 'the report was committed')
+})

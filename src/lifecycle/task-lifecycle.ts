@@ -18,7 +18,7 @@ import type { ProjectSummary, Status, Worker } from '../schemas/workers.js'
 import type { ClaimFilter, Store, StoreChange, StoreHealth, StoreTx, TaskListQuery } from '../store/store.js'
 import { DeadlineTimer } from './deadline-timer.js'
 import * as ops from './operations.js'
-import { ParkedPolls, type ParkedPoll } from './parked-polls.js'
+import { groupKey, ParkedPolls, type ParkedPoll } from './parked-polls.js'
 import { PresenceTable } from './presence.js'
 import { workerState } from './rules.js'
 import { DEFAULT_PROJECT, toSpec } from './task-spec.js'
@@ -55,6 +55,8 @@ export class TaskLifecycle {
   /** Groups of parked polls to offer work to; drained by `dispatch`. */
   private readonly pending = new Set<string>()
   private dispatching = false
+  /** The deadline (epoch ms) the lease timer is armed for; null when no live lease is known. */
+  private leaseDueAt: number | null = null
   /** Set by `stop()`: long polls answer at once instead of parking. */
   private stopped = false
   private readonly unsubscribe: () => void
@@ -126,7 +128,10 @@ export class TaskLifecycle {
     if (waitMs <= 0 || signal?.aborted === true || this.stopped) {
       const now = this.now()
       const a = await this.store.transact((tx) => ops.claim(tx, worker, filter, now))
-      if (a !== null) return assigned(a)
+      if (a !== null) {
+        this.leaseDue(a)
+        return assigned(a)
+      }
       return (await this.store.isFinished(filter.project)) ? finished() : empty()
     }
     const { poll, outcome } = this.polls.park(worker, filter, waitMs, signal, empty)
@@ -141,6 +146,7 @@ export class TaskLifecycle {
   async heartbeat (taskId: string, worker: string, leaseId: string): Promise<Lease> {
     const now = this.now()
     const lease = await this.store.transact((tx) => ops.heartbeat(tx, taskId, worker, leaseId, now))
+    this.leaseDue({ lease })
     await this.afterCommit('presence', () => this.touch(worker))
     return lease
   }
@@ -152,11 +158,25 @@ export class TaskLifecycle {
    */
   async report (taskId: string, body: ReportBody, next?: { filter: ClaimFilter, waitMs: number, signal?: AbortSignal }): Promise<ReportResult> {
     const now = this.now()
-    const outcome = await this.store.transact((tx) => ops.report(tx, taskId, body, now))
+    const inline = next !== undefined && this.mayClaimAtOnce(body.worker, next.filter, next.signal)
+    // Report and next claim in one transaction (one commit per worker cycle). The claim may not fail the
+    // report: a refused claim (CoordError) leaves the report to commit alone and the poll below runs.
+    const { outcome, claimed } = await this.store.transact(async (tx) => {
+      const outcome = await ops.report(tx, taskId, body, now)
+      if (outcome.kind === 'refused' || !inline) return { outcome, claimed: null }
+      const claimed = await ops.claim(tx, body.worker, (next as { filter: ClaimFilter }).filter, now).catch((err: unknown) => {
+        if (err instanceof CoordError) return null
+        throw err
+      })
+      return { outcome, claimed }
+    })
     if (outcome.kind === 'refused') throw outcome.error
     await this.afterCommit('presence', () => this.touch(body.worker))
     const result: ReportResult = { accepted: true, duplicate: outcome.duplicate, task: outcome.task }
-    if (next !== undefined) {
+    if (claimed !== null) {
+      this.leaseDue(claimed)
+      result.next = assigned(claimed)
+    } else if (next !== undefined) {
       result.next = await this.next(body.worker, next.filter, next.waitMs, next.signal).catch((err: unknown) => {
         this.log.error({ err }, 'the next poll after a committed report failed; answering empty')
         return empty()
@@ -254,6 +274,26 @@ export class TaskLifecycle {
     return this.store.listProjects()
   }
 
+  /**
+   * Whether a worker's next claim may run at once, inside its report's transaction: only when no other
+   * poll waits for the same work (longest-waiting first) and the worker has no poll parked elsewhere.
+   */
+  private mayClaimAtOnce (worker: string, filter: ClaimFilter, signal: AbortSignal | undefined): boolean {
+    return !this.stopped && signal?.aborted !== true && !this.polls.has(worker) && this.polls.head(groupKey(filter)) === undefined
+  }
+
+  /**
+   * A lease was granted or revived: make sure the lease timer fires by its deadline. The earliest
+   * deadline is kept in memory (no query after every change); a timer that fires early finds nothing
+   * lapsed and re-arms from the store.
+   */
+  private leaseDue (a: { lease: { expiresAt: string } }): void {
+    const at = Date.parse(a.lease.expiresAt)
+    if (this.stopped || (this.leaseDueAt !== null && this.leaseDueAt <= at)) return
+    this.leaseDueAt = at
+    this.leaseTimer.arm(at, this.now())
+  }
+
   /** Run post-commit work; a failure is logged, never answered. */
   private async afterCommit (what: string, fn: () => Promise<void>): Promise<void> {
     try {
@@ -283,16 +323,17 @@ export class TaskLifecycle {
       for (const group of this.polls.groupsFor(change.projects)) this.pending.add(group)
       void this.dispatch()
     }
-    if (!this.stopped) void this.armLeaseTimer()
   }
 
+  /** Arm the lease timer for the earliest live deadline the store holds (at start and after each expiry run). */
   private async armLeaseTimer (): Promise<void> {
     try {
-      this.leaseTimer.arm(await this.store.nextLeaseDeadline(), this.now())
+      this.leaseDueAt = await this.store.nextLeaseDeadline()
     } catch (err) {
       this.log.error({ err }, 'could not read the next lease deadline; checking again in 1 s')
-      this.leaseTimer.arm(this.now() + 1000, this.now())
+      this.leaseDueAt = this.now() + 1000
     }
+    this.leaseTimer.arm(this.leaseDueAt, this.now())
   }
 
   /** Offer queued tasks to the pending groups of parked polls, longest-waiting first. */
@@ -334,7 +375,9 @@ export class TaskLifecycle {
   private async claimFor (poll: ParkedPoll): Promise<Assignment | null | undefined> {
     try {
       const now = this.now()
-      return await this.store.transact((tx) => ops.claim(tx, poll.worker, poll.filter, now))
+      const a = await this.store.transact((tx) => ops.claim(tx, poll.worker, poll.filter, now))
+      if (a !== null) this.leaseDue(a)
+      return a
     } catch (err) {
       // Storage trouble: the poll stays parked until the next change or its timeout.
       this.log.error({ err, worker: poll.worker }, 'claim for a parked poll failed')
