@@ -54,6 +54,8 @@ export class TaskLifecycle {
   private flushTimer: NodeJS.Timeout | undefined
   /** Groups of parked polls to offer work to; drained by `dispatch`. */
   private readonly pending = new Set<string>()
+  /** Polls given a task by a post's transaction that has not committed yet (see `handOut`). */
+  private readonly reserved = new Set<ParkedPoll>()
   private dispatching = false
   /** The deadline (epoch ms) the lease timer is armed for; null when no live lease is known. */
   private leaseDueAt: number | null = null
@@ -108,8 +110,54 @@ export class TaskLifecycle {
     if (dup !== undefined) throw new CoordError('DUPLICATE_TASK_ID', `Task id ${dup} appears more than once in this batch; give each task its own id.`, { taskId: dup })
     const specs = body.tasks.map((t) => toSpec(t, project, { leaseMs: this.config.defaultLeaseMs, maxAttempts: this.config.defaultMaxAttempts }))
     const now = this.now()
-    const out = await this.store.transact((tx) => ops.createTasks(tx, project, body.tasks, specs, body.close === true, now))
-    return { project, ...out }
+    const handed: Array<{ poll: ParkedPoll, a: Assignment }> = []
+    try {
+      const out = await this.store.transact(async (tx) => {
+        const out = await ops.createTasks(tx, project, body.tasks, specs, body.close === true, now)
+        if (out.created.length > 0) await this.handOut(tx, project, now, handed)
+        return out
+      })
+      this.deliver(handed)
+      return { project, ...out }
+    } finally {
+      for (const { poll } of handed) this.reserved.delete(poll)
+    }
+  }
+
+  /**
+   * Claim just-posted tasks for the polls parked on them, inside the post's own transaction, so a
+   * parked worker has its task in the tick the post commits (no second commit, no read per waiter).
+   * Longest-waiting first, group by group, until a group's claim finds nothing. A claim the rules
+   * refuse (CoordError) skips that poll and leaves the post intact.
+   */
+  private async handOut (tx: StoreTx, project: string, now: number, handed: Array<{ poll: ParkedPoll, a: Assignment }>): Promise<void> {
+    for (const group of this.polls.groupsFor(new Set([project]))) {
+      for (const poll of this.polls.inGroup(group)) {
+        if (this.reserved.has(poll)) continue
+        const a = await ops.claim(tx, poll.worker, poll.filter, now).catch((err: unknown) => {
+          if (err instanceof CoordError) return undefined
+          throw err
+        })
+        if (a === null) break
+        // A resumed lease is one a claim made earlier in this batch (the dispatch loop's): that claim answers the poll.
+        if (a === undefined || a.resumed) continue
+        handed.push({ poll, a })
+        // Until the commit answers it, the dispatch loop must not claim for this poll again.
+        this.reserved.add(poll)
+      }
+    }
+  }
+
+  /** Answer the polls that got a task in a committed hand-out; give back the tasks of those that left meanwhile. */
+  private deliver (handed: Array<{ poll: ParkedPoll, a: Assignment }>): void {
+    for (const { poll, a } of handed) {
+      this.leaseDue(a)
+      if (this.polls.settle(poll, assigned(a)) || a.resumed) continue
+      void this.afterCommit('release', async () => {
+        const now = this.now()
+        await this.store.transact((tx) => ops.release(tx, a.lease.leaseId, now))
+      })
+    }
   }
 
   /**
@@ -352,7 +400,8 @@ export class TaskLifecycle {
 
   /** Claim for the group's polls, oldest first, until the queue has nothing for them. */
   private async serve (group: string): Promise<void> {
-    for (let poll = this.polls.head(group); poll !== undefined; poll = this.polls.head(group)) {
+    const taken = (p: ParkedPoll): boolean => this.reserved.has(p)
+    for (let poll = this.polls.head(group, taken); poll !== undefined; poll = this.polls.head(group, taken)) {
       const a = await this.claimFor(poll)
       if (a === undefined) return
       if (a === null) {
