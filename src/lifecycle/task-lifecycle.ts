@@ -114,7 +114,7 @@ export class TaskLifecycle {
     try {
       const out = await this.store.transact(async (tx) => {
         const out = await ops.createTasks(tx, project, body.tasks, specs, body.close === true, now)
-        if (out.created.length > 0) await this.handOut(tx, project, now, handed)
+        if (out.created.length > 0) await this.handOut(tx, this.polls.groupsFor(new Set([project])), now, handed)
         return out
       })
       this.deliver(handed)
@@ -130,8 +130,8 @@ export class TaskLifecycle {
    * Longest-waiting first, group by group, until a group's claim finds nothing. A claim the rules
    * refuse (CoordError) skips that poll and leaves the post intact.
    */
-  private async handOut (tx: StoreTx, project: string, now: number, handed: Array<{ poll: ParkedPoll, a: Assignment }>): Promise<void> {
-    for (const group of this.polls.groupsFor(new Set([project]))) {
+  private async handOut (tx: StoreTx, groups: string[], now: number, handed: Array<{ poll: ParkedPoll, a: Assignment }>): Promise<void> {
+    for (const group of groups) {
       for (const poll of this.polls.inGroup(group)) {
         if (this.reserved.has(poll)) continue
         const a = await ops.claim(tx, poll.worker, poll.filter, now).catch((err: unknown) => {
@@ -206,18 +206,23 @@ export class TaskLifecycle {
    */
   async report (taskId: string, body: ReportBody, next?: { filter: ClaimFilter, waitMs: number, signal?: AbortSignal }): Promise<ReportResult> {
     const now = this.now()
-    const inline = next !== undefined && this.mayClaimAtOnce(body.worker, next.filter, next.signal)
-    // Report and next claim in one transaction (one commit per worker cycle). The claim may not fail the
-    // report: a refused claim (CoordError) leaves the report to commit alone and the poll below runs.
+    const inline = next !== undefined && this.mayClaimAtOnce(body.worker, next.signal)
+    const handed: Array<{ poll: ParkedPoll, a: Assignment }> = []
+    // Report and next claim in one transaction (one commit per worker cycle); polls already parked for
+    // the same work are served first, in that transaction too (longest-waiting first). The claim may not
+    // fail the report: a refused claim (CoordError) leaves the report to commit alone and the poll below runs.
     const { outcome, claimed } = await this.store.transact(async (tx) => {
       const outcome = await ops.report(tx, taskId, body, now)
       if (outcome.kind === 'refused' || !inline) return { outcome, claimed: null }
-      const claimed = await ops.claim(tx, body.worker, (next as { filter: ClaimFilter }).filter, now).catch((err: unknown) => {
+      const filter = (next as { filter: ClaimFilter }).filter
+      await this.handOut(tx, [groupKey(filter)], now, handed)
+      const claimed = await ops.claim(tx, body.worker, filter, now).catch((err: unknown) => {
         if (err instanceof CoordError) return null
         throw err
       })
       return { outcome, claimed }
-    })
+    }).finally(() => { for (const { poll } of handed) this.reserved.delete(poll) })
+    this.deliver(handed)
     if (outcome.kind === 'refused') throw outcome.error
     await this.afterCommit('presence', () => this.touch(body.worker))
     const result: ReportResult = { accepted: true, duplicate: outcome.duplicate, task: outcome.task }
@@ -322,12 +327,9 @@ export class TaskLifecycle {
     return this.store.listProjects()
   }
 
-  /**
-   * Whether a worker's next claim may run at once, inside its report's transaction: only when no other
-   * poll waits for the same work (longest-waiting first) and the worker has no poll parked elsewhere.
-   */
-  private mayClaimAtOnce (worker: string, filter: ClaimFilter, signal: AbortSignal | undefined): boolean {
-    return !this.stopped && signal?.aborted !== true && !this.polls.has(worker) && this.polls.head(groupKey(filter)) === undefined
+  /** Whether a worker's next claim may run at once, inside its report's transaction (not while it has a poll parked elsewhere). */
+  private mayClaimAtOnce (worker: string, signal: AbortSignal | undefined): boolean {
+    return !this.stopped && signal?.aborted !== true && !this.polls.has(worker)
   }
 
   /**
