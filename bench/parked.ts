@@ -119,7 +119,8 @@ try {
     await sleep(200)
   }
   const stillParked = await waiting()
-  console.log(`post        ${POSTS} posts to another project with ${parked} parked: median ${median(postMs).toFixed(1)} ms, max ${Math.max(...postMs).toFixed(1)} ms` +
+  console.log(`post        ${POSTS} posts to another project with ${parked} parked: ` +
+    `median ${median(postMs).toFixed(1)} ms, max ${Math.max(...postMs).toFixed(1)} ms` +
     (stillParked < parked ? ` (${parked - stillParked} polls were answered meanwhile)` : ''))
   console.log(`health      ${healthMs.length} probes during those posts: median ${median(healthMs).toFixed(1)} ms, max ${Math.max(...healthMs).toFixed(1)} ms`)
 } finally {
