@@ -95,7 +95,7 @@ const c = new Client(url)
 let lost = 0
 let notCompleted = 0
 for (let after = 0; ;) {
-  const page = await call(c, 'GET', `/tasks?project=f&limit=1000&after=${after}`)
+  const page = await call(c, 'GET', `/tasks?project=f&limit=500&after=${after}`)
   for (const t of page.body.tasks) if (t.state !== 'completed') notCompleted++
   if (page.body.nextAfter === null) break
   after = page.body.nextAfter
