@@ -57,6 +57,8 @@ const server: ChildProcess | undefined = spawn(process.execPath, [...process.exe
     // Polls stay parked through the measurement; a worker inside a poll must not count as offline.
     COORD_MAX_WAIT_SECONDS: String(WAIT_S),
     COORD_OFFLINE_SECONDS: String(WAIT_S + 100),
+    // The idle timeout must outlast the longest long poll (the config refuses it otherwise).
+    COORD_IDLE_TIMEOUT_SECONDS: String(WAIT_S + 60),
   },
   stdio: ['ignore', 'inherit', 'inherit'],
 })

@@ -50,25 +50,38 @@ t.test('no event wake-up is lost: an event committed between a reader\'s read an
   t.ok(Date.now() - started < 3000, `answered in ${Date.now() - started} ms, not after its 10 s wait`)
 })
 
-t.test('a post whose batch committed answers 201 even when handing it to a parked worker fails', async (t) => {
+t.test('a post hands its task to a parked worker inside its own transaction', async (t) => {
   let faults!: Faults
   const { app, url } = await listen(t, {}, (s) => { const w = faulty(s); faults = w.faults; return w.store })
   await poll(url, 'w1', 0)
-  const pending = poll(url, 'w1', 3)
+  const pending = poll(url, 'w1', 5)
   t.ok(await eventually(async () => (await app.inject('/workers')).json().workers[0].waiting))
   const start = faults.transactions
-  faults.failWhen = () => faults.transactions === start + 2 // the post commits; the claim for the parked poll fails
-  const res = await request(`${url}/tasks`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ project: 'p1', tasks: [{ id: 'a', description: 'x' }] }),
-  })
+  const res = await post(app, '/tasks', { project: 'p1', tasks: [{ id: 'a', description: 'x' }] })
   t.equal(res.statusCode, 201)
-  t.ok(faults.transactions >= start + 2, 'the claim for the parked poll was attempted (and failed)')
-  await res.body.dump()
+  const got = await pending
+  t.equal(got.status, 200, 'the parked worker got the task')
+  t.equal(got.body.task.id, 'a')
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  t.equal(faults.transactions - start, 1, 'one transaction: the post and the claim for the parked poll, no second claim')
+})
+
+t.test('a report whose transaction committed answers 200 even when handing its requeued task to a parked worker fails', async (t) => {
+  let faults!: Faults
+  const { app, url } = await listen(t, {}, (s) => { const w = faulty(s); faults = w.faults; return w.store })
+  await postTasks(app, ['a'])
+  const held = await claim(app, 'w2')
+  await poll(url, 'w1', 0)
+  const pending = poll(url, 'w1', 3)
+  t.ok(await eventually(async () => (await app.inject('/workers')).json().workers.some((w: any) => w.waiting)))
+  const start = faults.transactions
+  faults.failWhen = () => faults.transactions === start + 2 // the report commits; the claim for the parked poll fails
+  const res = await post(app, '/tasks/a/report', { worker: 'w2', leaseId: held.lease.leaseId, status: 'failed', summary: 'retry it' })
+  t.equal(res.statusCode, 200)
+  t.ok(await eventually(async () => faults.transactions >= start + 2), 'the claim for the parked poll was attempted (and failed)')
   await pending
-  const wait = await poll(url, 'w1', 0)
-  t.equal(wait.status, 200, 'the task is still there for the next poll')
+  const again = await poll(url, 'w1', 0)
+  t.equal(again.status, 200, 'the requeued task is still there for the next poll')
 })
 
 t.test('a post that wakes nobody makes no claim for polls parked on other projects', async (t) => {
@@ -96,4 +109,17 @@ t.test('presence costs no write per poll', async (t) => {
   t.equal(faults.transactions - before, 10, 'only the ten claim attempts: no presence write per poll')
   const seen = (await app.inject('/workers')).json().workers[0].lastSeenAt
   t.ok(Date.parse(seen) >= Date.now() - 2000, 'the last-seen time is current')
+})
+
+t.test('a worker cycle costs one transaction: report and next claim commit together', async (t) => {
+  let faults!: Faults
+  const { app } = await listen(t, {}, (s) => { const w = faulty(s); faults = w.faults; return w.store })
+  await postTasks(app, ['a', 'b'])
+  const a = await claim(app, 'w1')
+  const before = faults.transactions
+  const res = await post(app, `/tasks/${a.task.id}/report?next=true&wait=5`, { worker: 'w1', leaseId: a.lease.leaseId, status: 'completed', summary: 'ok' })
+  t.equal(res.statusCode, 200)
+  t.equal(res.json().next.status, 'assigned', 'the next task came with the answer')
+  t.equal(faults.transactions - before, 1, 'one transaction for the report and the claim')
+  t.equal((await app.inject(`/tasks/${a.task.id}`)).json().task.state, 'completed', 'the report was committed')
 })

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3'
 import { join } from 'node:path'
 import { openSqliteStore } from '../src/store/sqlite-open.js'
 import { pickSql } from '../src/store/sqlite-tx.js'
+import { TASK_SELECT } from '../src/store/sqlite-rows.js'
 import { tempDir } from './helper.js'
 
 t.test('claims, live-lease lookups and open-task checks use indexes', async (t) => {
@@ -26,4 +27,30 @@ t.test('claims, live-lease lookups and open-task checks use indexes', async (t) 
   t.match(plan('SELECT * FROM leases WHERE worker = ? AND ended_at IS NULL', ['w']), /USING INDEX leases_live_worker/)
   t.match(plan('SELECT * FROM leases WHERE ended_at IS NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?', [1, 1]), /USING INDEX leases_live_deadline/)
   t.match(plan('SELECT EXISTS (SELECT 1 FROM tasks WHERE project = ? AND state = ?) AS e', ['p', 'working']), /USING COVERING INDEX tasks_queue_project/)
+})
+
+// Every statement a worker cycle runs (claim, report, their events) finds its rows through an index, so its
+// cost stays flat however many tasks are queued or finished.
+t.test('the statements of a worker cycle never scan a table', async (t) => {
+  const file = join(tempDir(), 'coord.db')
+  await openSqliteStore(file).close()
+  const db = new Database(file, { readonly: true })
+  t.teardown(() => db.close())
+  const plan = (sql: string, params: Record<string, unknown> | unknown[]): string =>
+    (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as Array<{ detail: string }>).map((r) => r.detail).join(' | ')
+  const hot: Array<[string, Record<string, unknown> | unknown[]]> = [
+    [`${TASK_SELECT} WHERE t.id = ?`, ['a']],
+    ['SELECT t.id, t.project, t.state, t.lease_id FROM tasks t WHERE t.id = ?', ['a']],
+    ['UPDATE tasks SET state = @state, updated_at = @u WHERE id = @id', { state: 'working', u: 1, id: 'a' }],
+    ['SELECT * FROM leases WHERE id = ?', ['l']],
+    ['UPDATE leases SET ended_at = @e, end_reason = @r WHERE id = @id', { e: 1, r: 'completed', id: 'l' }],
+    ['SELECT name, created_at, closed_at, finished_at FROM projects WHERE name = ?', ['p']],
+    ['SELECT * FROM workers WHERE id = ?', ['w']],
+    ['UPDATE workers SET tasks_completed = tasks_completed + 1 WHERE id = ?', ['w']],
+    ['SELECT min(expires_at) AS d FROM leases WHERE ended_at IS NULL', []],
+  ]
+  for (const [sql, params] of hot) {
+    const p = plan(sql, params)
+    t.notMatch(p, /\bSCAN (t|tasks|leases|projects|workers|events|reports)\b/, `${sql.slice(0, 80)}: ${p}`)
+  }
 })

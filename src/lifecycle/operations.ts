@@ -289,7 +289,8 @@ export async function projectSummary (tx: StoreTx, name: string): Promise<Projec
 /** Mark the project finished (and emit project.finished) once it is closed and has no open task. */
 async function settleProject (tx: StoreTx, name: string, now: number): Promise<void> {
   const p = await tx.project(name)
-  if (p === null || p.finishedAt !== null) return
+  // An open project cannot be done: skip the open-task lookup on every report of a running project.
+  if (p === null || p.finishedAt !== null || p.closedAt === null) return
   if (!projectDone(p.closedAt !== null, (await tx.hasTaskIn(name, OPEN_STATES)) ? 1 : 0)) return
   await tx.updateProject(name, { finishedAt: now })
   const counts = await tx.stateCounts(name)

@@ -76,9 +76,15 @@ export class ParkedPolls {
     return this.groups.get(poll.group)?.has(poll as Entry) === true
   }
 
-  /** The oldest parked poll of a group, or undefined when the group is empty. */
-  head (group: string): ParkedPoll | undefined {
-    return this.groups.get(group)?.values().next().value
+  /** The oldest parked poll of a group for which `skip` is false, or undefined when there is none. */
+  head (group: string, skip?: (poll: ParkedPoll) => boolean): ParkedPoll | undefined {
+    for (const entry of this.groups.get(group) ?? []) if (skip === undefined || !skip(entry)) return entry
+    return undefined
+  }
+
+  /** The polls of a group, oldest first (a copy: settling them while iterating is safe). */
+  inGroup (group: string): ParkedPoll[] {
+    return [...(this.groups.get(group) ?? [])]
   }
 
   /**

@@ -20,7 +20,7 @@ import type { ProjectSummary, Status, Worker } from '../schemas/workers.js'
 import type { ClaimFilter, Store, StoreChange, StoreHealth, StoreTx, TaskListQuery } from '../store/store.js'
 import { DeadlineTimer } from './deadline-timer.js'
 import * as ops from './operations.js'
-import { ParkedPolls, type ParkedPoll } from './parked-polls.js'
+import { groupKey, ParkedPolls, type ParkedPoll } from './parked-polls.js'
 import { PresenceTable } from './presence.js'
 import { workerState } from './rules.js'
 import { DEFAULT_PROJECT, toSpec } from './task-spec.js'
@@ -66,7 +66,11 @@ export class TaskLifecycle {
   private flushTimer: NodeJS.Timeout | undefined
   /** Groups of parked polls to offer work to; drained by `dispatch`. */
   private readonly pending = new Set<string>()
+  /** Polls given a task by a post's transaction that has not committed yet (see `handOut`). */
+  private readonly reserved = new Set<ParkedPoll>()
   private dispatching = false
+  /** The deadline (epoch ms) the lease timer is armed for; null when no live lease is known. */
+  private leaseDueAt: number | null = null
   /** Set by `stop()`: long polls answer at once instead of parking. */
   private stopped = false
   private readonly unsubscribe: () => void
@@ -120,8 +124,54 @@ export class TaskLifecycle {
     }
     const specs = body.tasks.map((t) => toSpec(t, project, { leaseMs: this.config.defaultLeaseMs, maxAttempts: this.config.defaultMaxAttempts }))
     const now = this.now()
-    const out = await this.store.transact((tx) => ops.createTasks(tx, project, body.tasks, specs, body.close === true, now))
-    return { project, ...out }
+    const handed: Array<{ poll: ParkedPoll, a: Assignment }> = []
+    try {
+      const out = await this.store.transact(async (tx) => {
+        const out = await ops.createTasks(tx, project, body.tasks, specs, body.close === true, now)
+        if (out.created.length > 0) await this.handOut(tx, this.polls.groupsFor(new Set([project])), now, handed)
+        return out
+      })
+      this.deliver(handed)
+      return { project, ...out }
+    } finally {
+      for (const { poll } of handed) this.reserved.delete(poll)
+    }
+  }
+
+  /**
+   * Claim just-posted tasks for the polls parked on them, inside the post's own transaction, so a
+   * parked worker has its task in the tick the post commits (no second commit, no read per waiter).
+   * Longest-waiting first, group by group, until a group's claim finds nothing. A claim the rules
+   * refuse (CoordError) skips that poll and leaves the post intact.
+   */
+  private async handOut (tx: StoreTx, groups: string[], now: number, handed: Array<{ poll: ParkedPoll, a: Assignment }>): Promise<void> {
+    for (const group of groups) {
+      for (const poll of this.polls.inGroup(group)) {
+        if (this.reserved.has(poll)) continue
+        const a = await ops.claim(tx, poll.worker, poll.filter, now).catch((err: unknown) => {
+          if (err instanceof CoordError) return undefined
+          throw err
+        })
+        if (a === null) break
+        // A resumed lease is one a claim made earlier in this batch (the dispatch loop's): that claim answers the poll.
+        if (a === undefined || a.resumed) continue
+        handed.push({ poll, a })
+        // Until the commit answers it, the dispatch loop must not claim for this poll again.
+        this.reserved.add(poll)
+      }
+    }
+  }
+
+  /** Answer the polls that got a task in a committed hand-out; give back the tasks of those that left meanwhile. */
+  private deliver (handed: Array<{ poll: ParkedPoll, a: Assignment }>): void {
+    for (const { poll, a } of handed) {
+      this.leaseDue(a)
+      if (this.polls.settle(poll, assigned(a)) || a.resumed) continue
+      void this.afterCommit('release', async () => {
+        const now = this.now()
+        await this.store.transact((tx) => ops.release(tx, a.lease.leaseId, now))
+      })
+    }
   }
 
   /**
@@ -140,7 +190,10 @@ export class TaskLifecycle {
     if (waitMs <= 0 || signal?.aborted === true || this.stopped) {
       const now = this.now()
       const a = await this.store.transact((tx) => ops.claim(tx, worker, filter, now))
-      if (a !== null) return assigned(a)
+      if (a !== null) {
+        this.leaseDue(a)
+        return assigned(a)
+      }
       return (await this.store.isFinished(filter.project)) ? finished() : empty()
     }
     const { poll, outcome } = this.polls.park(worker, filter, waitMs, signal, empty)
@@ -155,6 +208,7 @@ export class TaskLifecycle {
   async heartbeat (taskId: string, worker: string, leaseId: string): Promise<Lease> {
     const now = this.now()
     const lease = await this.store.transact((tx) => ops.heartbeat(tx, taskId, worker, leaseId, now))
+    this.leaseDue({ lease })
     await this.afterCommit('presence', () => this.touch(worker))
     return lease
   }
@@ -167,11 +221,30 @@ export class TaskLifecycle {
    */
   async report (taskId: string, body: ReportBody, next?: { filter: ClaimFilter, waitMs: number, signal?: AbortSignal }): Promise<ReportResult> {
     const now = this.now()
-    const outcome = await this.store.transact((tx) => ops.report(tx, taskId, body, now))
+    const inline = next !== undefined && this.mayClaimAtOnce(body.worker, next.signal)
+    const handed: Array<{ poll: ParkedPoll, a: Assignment }> = []
+    // Report and next claim in one transaction (one commit per worker cycle); polls already parked for
+    // the same work are served first, in that transaction too (longest-waiting first). The claim may not
+    // fail the report: a refused claim (CoordError) leaves the report to commit alone and the poll below runs.
+    const { outcome, claimed } = await this.store.transact(async (tx) => {
+      const outcome = await ops.report(tx, taskId, body, now)
+      if (outcome.kind === 'refused' || !inline) return { outcome, claimed: null }
+      const filter = (next as { filter: ClaimFilter }).filter
+      await this.handOut(tx, [groupKey(filter)], now, handed)
+      const claimed = await ops.claim(tx, body.worker, filter, now).catch((err: unknown) => {
+        if (err instanceof CoordError) return null
+        throw err
+      })
+      return { outcome, claimed }
+    }).finally(() => { for (const { poll } of handed) this.reserved.delete(poll) })
+    this.deliver(handed)
     if (outcome.kind === 'refused') throw outcome.error
     await this.afterCommit('presence', () => this.touch(body.worker))
     const result: ReportResult = { accepted: true, duplicate: outcome.duplicate, task: reportedTask(outcome.task) }
-    if (next !== undefined) {
+    if (claimed !== null) {
+      this.leaseDue(claimed)
+      result.next = assigned(claimed)
+    } else if (next !== undefined) {
       result.next = await this.next(body.worker, next.filter, next.waitMs, next.signal).catch((err: unknown) => {
         this.log.error({ err }, 'the next poll after a committed report failed; answering empty')
         return empty()
@@ -269,6 +342,23 @@ export class TaskLifecycle {
     return this.store.listProjects()
   }
 
+  /** Whether a worker's next claim may run at once, inside its report's transaction (not while it has a poll parked elsewhere). */
+  private mayClaimAtOnce (worker: string, signal: AbortSignal | undefined): boolean {
+    return !this.stopped && signal?.aborted !== true && !this.polls.has(worker)
+  }
+
+  /**
+   * A lease was granted or revived: make sure the lease timer fires by its deadline. The earliest
+   * deadline is kept in memory (no query after every change); a timer that fires early finds nothing
+   * lapsed and re-arms from the store.
+   */
+  private leaseDue (a: { lease: { expiresAt: string } }): void {
+    const at = Date.parse(a.lease.expiresAt)
+    if (this.stopped || (this.leaseDueAt !== null && this.leaseDueAt <= at)) return
+    this.leaseDueAt = at
+    this.leaseTimer.arm(at, this.now())
+  }
+
   /** Run post-commit work; a failure is logged, never answered. */
   private async afterCommit (what: string, fn: () => Promise<void>): Promise<void> {
     try {
@@ -298,16 +388,17 @@ export class TaskLifecycle {
       for (const group of this.polls.groupsFor(change.projects)) this.pending.add(group)
       void this.dispatch()
     }
-    if (!this.stopped) void this.armLeaseTimer()
   }
 
+  /** Arm the lease timer for the earliest live deadline the store holds (at start and after each expiry run). */
   private async armLeaseTimer (): Promise<void> {
     try {
-      this.leaseTimer.arm(await this.store.nextLeaseDeadline(), this.now())
+      this.leaseDueAt = await this.store.nextLeaseDeadline()
     } catch (err) {
       this.log.error({ err }, 'could not read the next lease deadline; checking again in 1 s')
-      this.leaseTimer.arm(this.now() + 1000, this.now())
+      this.leaseDueAt = this.now() + 1000
     }
+    this.leaseTimer.arm(this.leaseDueAt, this.now())
   }
 
   /** Offer queued tasks to the pending groups of parked polls, longest-waiting first. */
@@ -326,7 +417,8 @@ export class TaskLifecycle {
 
   /** Claim for the group's polls, oldest first, until the queue has nothing for them. */
   private async serve (group: string): Promise<void> {
-    for (let poll = this.polls.head(group); poll !== undefined; poll = this.polls.head(group)) {
+    const taken = (p: ParkedPoll): boolean => this.reserved.has(p)
+    for (let poll = this.polls.head(group, taken); poll !== undefined; poll = this.polls.head(group, taken)) {
       const a = await this.claimFor(poll)
       if (a === undefined) return
       if (a === null) {
@@ -349,7 +441,9 @@ export class TaskLifecycle {
   private async claimFor (poll: ParkedPoll): Promise<Assignment | null | undefined> {
     try {
       const now = this.now()
-      return await this.store.transact((tx) => ops.claim(tx, poll.worker, poll.filter, now))
+      const a = await this.store.transact((tx) => ops.claim(tx, poll.worker, poll.filter, now))
+      if (a !== null) this.leaseDue(a)
+      return a
     } catch (err) {
       // Storage trouble: the poll stays parked until the next change or its timeout.
       this.log.error({ err, worker: poll.worker }, 'claim for a parked poll failed')
