@@ -1,6 +1,6 @@
 // The hot SQLite queries walk an index: a claim's cost must not grow with tasks queued elsewhere
 // (checked with EXPLAIN QUERY PLAN, which names the index a query uses or says SCAN for a full scan).
-import t from 'tap'
+import t, { type Test } from 'tap'
 import Database from 'better-sqlite3'
 import { join } from 'node:path'
 import { openSqliteStore } from '../src/store/sqlite-open.js'
@@ -8,13 +8,23 @@ import { pickSql } from '../src/store/sqlite-tx.js'
 import { TASK_SELECT } from '../src/store/sqlite-rows.js'
 import { tempDir } from './helper.js'
 
-t.test('claims, live-lease lookups and open-task checks use indexes', async (t) => {
+/** Params of one statement: named (`@x`) or positional (`?`). */
+type Params = Record<string, unknown> | unknown[]
+
+/**
+ * A freshly migrated database file, opened read-only, and a function giving a statement's
+ * EXPLAIN QUERY PLAN as one line (`detail | detail ...`); the database closes when the test ends.
+ */
+async function planner (t: Test): Promise<(sql: string, params: Params) => string> {
   const file = join(tempDir(), 'coord.db')
   await openSqliteStore(file).close()
   const db = new Database(file, { readonly: true })
   t.teardown(() => db.close())
-  const plan = (sql: string, params: Record<string, unknown> | unknown[]): string =>
-    (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as Array<{ detail: string }>).map((r) => r.detail).join(' | ')
+  return (sql, params) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as Array<{ detail: string }>).map((r) => r.detail).join(' | ')
+}
+
+t.test('claims, live-lease lookups and open-task checks use indexes', async (t) => {
+  const plan = await planner(t)
   const shapes = [{}, { project: 'p' }, { type: 'x' }, { project: 'p', type: 'x' }]
   for (const filter of shapes) {
     for (const skip of [false, true]) {
@@ -32,13 +42,8 @@ t.test('claims, live-lease lookups and open-task checks use indexes', async (t) 
 // Every statement a worker cycle runs (claim, report, their events) finds its rows through an index, so its
 // cost stays flat however many tasks are queued or finished.
 t.test('the statements of a worker cycle never scan a table', async (t) => {
-  const file = join(tempDir(), 'coord.db')
-  await openSqliteStore(file).close()
-  const db = new Database(file, { readonly: true })
-  t.teardown(() => db.close())
-  const plan = (sql: string, params: Record<string, unknown> | unknown[]): string =>
-    (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as Array<{ detail: string }>).map((r) => r.detail).join(' | ')
-  const hot: Array<[string, Record<string, unknown> | unknown[]]> = [
+  const plan = await planner(t)
+  const hot: Array<[string, Params]> = [
     [`${TASK_SELECT} WHERE t.id = ?`, ['a']],
     ['SELECT t.id, t.project, t.state, t.lease_id FROM tasks t WHERE t.id = ?', ['a']],
     ['UPDATE tasks SET state = @state, updated_at = @u WHERE id = @id', { state: 'working', u: 1, id: 'a' }],
