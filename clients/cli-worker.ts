@@ -10,7 +10,7 @@ import { action, collect, EXIT, intArg, readStdin, UsageError, type CliContext }
 import { DEFAULT_WAIT_S } from './cli-hints.js'
 import { formatAssignment, formatHeartbeatHint, formatLease, formatReport, type AssignmentCommands } from './format.js'
 import { nextWithin, reportThenNext } from './long-wait.js'
-import { dropLease, endLease, latestLease, leaseFor, saveLease } from './worker-state.js'
+import { dropLease, endLease, latestLease, saveLease, saveOutcome as saveWorkerOutcome, savedOrServerLease } from './worker-state.js'
 
 interface PollOptions { wait: number, project?: string, type?: string }
 
@@ -30,10 +30,7 @@ const waitOption = (): Option => new Option('--wait <seconds>', 'seconds to wait
 
 /** Remember the lease of an assigned task. */
 function saveOutcome (ctx: CliContext, worker: string, outcome: NextOutcome): void {
-  ctx.state.update(worker, (s) => {
-    s.url = ctx.opts.url
-    if (outcome.status === 'assigned') saveLease(s, outcome.assignment.lease)
-  })
+  saveWorkerOutcome(ctx.state, worker, ctx.opts.url, outcome)
 }
 
 /** Exit code of a poll: 0 task, 2 nothing yet, 3 finished. */
@@ -90,15 +87,12 @@ async function next (ctx: CliContext, opts: PollOptions): Promise<number> {
  * @throws UsageError when the worker never held a lease on the task
  */
 async function leaseToUse (ctx: CliContext, worker: string, taskId: string, given: string | undefined): Promise<string> {
-  const leaseId = given ?? leaseFor(ctx.state.load(worker), taskId)
-  if (leaseId !== null) return leaseId
-  const history = await ctx.client.getTask(taskId)
-  const mine = history.leases.filter((l) => l.worker === worker).at(-1)
-  if (mine === undefined) {
+  const leaseId = given ?? await savedOrServerLease(ctx.state, ctx.client, worker, taskId)
+  if (leaseId === null) {
     throw new UsageError(`Worker ${worker} never held a lease on task ${taskId} (none saved in ${ctx.state.workerFile(worker)}, none on the server). ` +
       `Check --worker, or run \`${ctx.command(['next'], { poll: true })}\` to get your current task and lease.`)
   }
-  return mine.leaseId
+  return leaseId
 }
 
 /** `--details` as a JSON object. @throws UsageError when it is not one */

@@ -13,7 +13,7 @@ import {
   callSignal, DEFAULT_TOOL_WAIT_S, guarded, idSchema, ok, progressOf, SLICE_S, ToolUsageError, waitSchema, workerOf,
   type McpSession,
 } from './mcp-common.js'
-import { dropLease, endLease, latestLease, leaseFor, saveLease } from './worker-state.js'
+import { dropLease, endLease, latestLease, saveLease, saveOutcome as saveWorkerOutcome, savedOrServerLease } from './worker-state.js'
 
 /**
  * Poll for a task for `waitS` seconds in all, in slices of at most SLICE_S seconds with `progress`
@@ -54,10 +54,7 @@ function describeOutcome (worker: string, outcome: NextOutcome): string {
 
 /** Save the lease of an `assigned` outcome. */
 function saveOutcome (session: McpSession, worker: string, outcome: NextOutcome): void {
-  session.state.update(worker, (s) => {
-    s.url = session.url
-    if (outcome.status === 'assigned') saveLease(s, outcome.assignment.lease)
-  })
+  saveWorkerOutcome(session.state, worker, session.url, outcome)
 }
 
 /**
@@ -65,13 +62,11 @@ function saveOutcome (session: McpSession, worker: string, outcome: NextOutcome)
  * shows it (the lease came from curl or another state directory). @throws ToolUsageError when none
  */
 async function leaseToUse (session: McpSession, worker: string, taskId: string): Promise<string> {
-  const saved = leaseFor(session.state.load(worker), taskId)
-  if (saved !== null) return saved
-  const mine = (await session.client.getTask(taskId)).leases.filter((l) => l.worker === worker).at(-1)
-  if (mine === undefined) {
+  const leaseId = await savedOrServerLease(session.state, session.client, worker, taskId)
+  if (leaseId === null) {
     throw new ToolUsageError(`Worker ${worker} never held a lease on task ${taskId}. Check the task id and worker, or call next_task to get your task.`)
   }
-  return mine.leaseId
+  return leaseId
 }
 
 /** The worker to report `taskId` as: the argument, the session's, or the only one whose saved state holds that lease. */

@@ -16,7 +16,8 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
-import type { Lease } from '../src/schemas/tasks.js'
+import type { Lease, NextOutcome } from '../src/schemas/tasks.js'
+import type { CoordClient } from './client.js'
 
 /**
  * The default state directory for a server: `$XDG_STATE_HOME/coord/<server>` (XDG Base Directory
@@ -170,4 +171,27 @@ function readJson (file: string): unknown {
 function writeAtomic (file: string, data: unknown): void {
   mkdirSync(dirname(file), { recursive: true })
   writeFileAtomic.sync(file, JSON.stringify(data, null, 2) + '\n')
+}
+
+/**
+ * Remember a poll's outcome in the worker's state: the server it came from and, when a task was
+ * assigned, its lease (for `report` and `heartbeat` in a later process).
+ */
+export function saveOutcome (store: StateStore, worker: string, url: string, outcome: NextOutcome): void {
+  store.update(worker, (s) => {
+    s.url = url
+    if (outcome.status === 'assigned') saveLease(s, outcome.assignment.lease)
+  })
+}
+
+/**
+ * The lease id to report or heartbeat `taskId` with: the one saved in `store` (live, or recently
+ * reported for a retry), else the worker's latest lease on the task as the server's history shows it
+ * (the lease came from curl or another state directory). Null when the worker never held one.
+ * @throws what `CoordClient.getTask` throws (CoordApiError 404 for an unknown task)
+ */
+export async function savedOrServerLease (store: StateStore, client: CoordClient, worker: string, taskId: string): Promise<string | null> {
+  const saved = leaseFor(store.load(worker), taskId)
+  if (saved !== null) return saved
+  return (await client.getTask(taskId)).leases.filter((l) => l.worker === worker).at(-1)?.leaseId ?? null
 }
