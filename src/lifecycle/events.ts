@@ -17,13 +17,24 @@ const Count = Type.Integer({ minimum: 0 })
 export const EventData = {
   'task.created': Type.Object({ type: Type.String(), priority: Type.Integer() }),
   'task.claimed': Type.Object({ leaseId: Type.String(), attempt: Type.Integer({ minimum: 1 }), expiresAt: Iso, revived: Type.Optional(Type.Boolean()) }),
-  'task.completed': Type.Object({ attempt: Type.Integer(), deliverables: Type.Array(Type.String()), contextScore: Type.Union([Type.Integer(), Type.Null()]) }),
-  'task.failed': Type.Object({ attempt: Type.Integer(), final: Type.Boolean(), willRetry: Type.Boolean(), summary: Type.String() }),
+  'task.completed': Type.Object({
+    attempt: Type.Integer(), deliverables: Type.Array(Type.String()), contextScore: Type.Union([Type.Integer(), Type.Null()]), reviewed: Type.Optional(Type.Boolean()),
+  }),
+  'task.failed': Type.Object({
+    attempt: Type.Integer(), final: Type.Boolean(), willRetry: Type.Boolean(), summary: Type.String(), retryAt: Type.Optional(Iso),
+  }),
   'task.requeued': Type.Object({ reason: Type.String(), leaseId: Type.String() }),
   'task.input_required': Type.Object({ attempt: Type.Integer(), question: Type.String() }),
   'task.lease_expired': Type.Object({ leaseId: Type.String(), attempt: Type.Integer(), expiredAt: Iso, requeued: Type.Boolean() }),
-  'task.canceled': Type.Object({ previousState: Type.String(), reason: Type.Union([Type.String(), Type.Null()]) }),
-  'task.report_rejected': Type.Object({ code: Type.String(), status: Type.String(), leaseId: Type.String() }),
+  'task.canceled': Type.Object({ previousState: Type.String(), reason: Type.Union([Type.String(), Type.Null()]), dependency: Type.Optional(Type.String()) }),
+  'task.report_rejected': Type.Object({
+    code: Type.String(), status: Type.String(), leaseId: Type.String(), failed: Type.Optional(Type.Array(Type.String())), rejections: Type.Optional(Count),
+  }),
+  'task.ready': Type.Object({ dependencies: Type.Array(Type.String()) }),
+  'task.review_required': Type.Object({ attempt: Type.Integer(), deliverables: Type.Array(Type.String()) }),
+  'task.changes_requested': Type.Object({ feedback: Type.String(), by: Type.Union([Type.String(), Type.Null()]), reservedFor: Type.Union([Type.String(), Type.Null()]) }),
+  'task.answered': Type.Object({ by: Type.Union([Type.String(), Type.Null()]), previousState: Type.String(), requeued: Type.Boolean() }),
+  'task.escalated': Type.Object({ kind: Type.String(), message: Type.String() }),
   'worker.registered': Type.Object({}),
   'worker.offline': Type.Object({ lastSeenAt: Iso }),
   'worker.online': Type.Object({ offlineSince: Iso }),

@@ -7,25 +7,50 @@
  */
 import { randomUUID } from 'node:crypto'
 import { CoordError } from '../errors.js'
-import type { Assignment, Lease, ReportBody, Task, TaskInput, TaskResult } from '../schemas/tasks.js'
+import type { Assignment, Attention, DependencyResult, Lease, ReportBody, Task, TaskResult } from '../schemas/tasks.js'
+import type { CheckResult } from '../schemas/checks.js'
 import type { ProjectSummary } from '../schemas/workers.js'
 import { TASK_STATES } from '../schemas/common.js'
-import type { ClaimFilter, LeaseFacts, StoreTx, TaskFacts } from '../store/store.js'
+import type { ClaimFilter, LeaseFacts, StoreTx, TaskFacts, WorkingWrites } from '../store/store.js'
 import { event, iso } from './events.js'
-import { afterReport, afterUnsuccessfulAttempt, attemptsAfterRelease, cancelRefusal, judge, keptDetails, OPEN_STATES, projectDone } from './rules.js'
-import { differingFields, type TaskSpec } from './task-spec.js'
+import { globMatches, writeOverlaps } from './file-globs.js'
+import {
+  afterReport, afterUnsuccessfulAttempt, attemptsAfterRelease, cancelRefusal, judge, keptDetails, OPEN_STATES, projectDone, retryBackoffMs,
+} from './rules.js'
+import { cancelDependents, completeTask } from './workflow-ops.js'
 
-/** Result of a batch create. */
-export interface CreateOutcome {
-  created: string[]
-  existing: string[]
-  closed: boolean
+/** A report's outcome: accepted (possibly a duplicate), refused with the error to answer after commit, or
+ * `needs-checks`: the task has checks and the caller must run them (outside the transaction) and try again. */
+export type ReportOutcome =
+  | { kind: 'accepted', task: Task, duplicate: boolean, checks?: CheckResult[], undeclared?: string[], conflicts?: Conflict[], retryAt?: number }
+  | { kind: 'refused', error: CoordError }
+  | { kind: 'needs-checks' }
+
+/** A deliverable that another working task declared it writes. */
+export interface Conflict {
+  file: string
+  task: string
+  pattern: string
 }
 
-/** Result of a report: accepted (possibly a duplicate), or refused with the error to answer after commit. */
-export type ReportOutcome =
-  | { kind: 'accepted', task: Task, duplicate: boolean }
-  | { kind: 'refused', error: CoordError }
+/** What a report is judged with besides the facts in the store. Times in ms. */
+export interface ReportPolicy {
+  /** Results of the task's checks, run before the transaction; undefined when not run. */
+  checkResults?: CheckResult[] | undefined
+  /** Rejected completed reports after which the task goes to the engineer. */
+  maxCheckRejections: number
+  /** Retry backoff after a failed attempt: base · 2^(attempt−1), capped. */
+  retryBaseMs: number
+  retryMaxMs: number
+}
+
+/** What a claim noticed: whether a task was passed over because its writes overlap a working task's. */
+export interface ClaimNotes {
+  heldByFiles?: boolean
+}
+
+/** Most tasks one claim passes over for file conflicts before giving up (the rest wait for the next claim). */
+const MAX_HELD_SKIPS = 64
 
 /** The API lease of a stored lease; `leaseMs` is the task's lease length in ms. */
 export function leaseView (l: LeaseFacts, leaseMs: number): Lease {
@@ -47,68 +72,91 @@ async function requireTask (tx: StoreTx, id: string): Promise<TaskFacts> {
 }
 
 /**
- * Create a batch atomically. Ids that exist with the same content hash are `existing`.
- * @throws CoordError TASK_CONFLICT (same id, other content; nothing created), PROJECT_CLOSED
+ * The results of the tasks `ids` (a task's dependencies), for the worker of the dependent: summary,
+ * deliverables and details of each one's accepted report. `read` is a transaction's or the store's lookup.
  */
-export async function createTasks (tx: StoreTx, project: string, inputs: TaskInput[], specs: TaskSpec[], close: boolean, now: number): Promise<CreateOutcome> {
-  await tx.ensureProject(project, now)
-  const stored = await tx.existingTasks(specs.map((s) => s.id))
-  const created: string[] = []
-  const existing: string[] = []
-  const conflicts: Array<{ id: string, fields: string[] }> = []
-  const fresh: Array<[TaskSpec, TaskInput]> = []
-  specs.forEach((spec, i) => {
-    const input = inputs[i] as TaskInput
-    const old = stored.get(spec.id)
-    if (old === undefined) fresh.push([spec, input])
-    else if (old.specHash === spec.hash) existing.push(spec.id)
-    else conflicts.push({ id: spec.id, fields: differingFields(old.input, old.project, input, project) })
-  })
-  if (conflicts.length > 0) {
-    const fields = [...new Set(conflicts.flatMap((c) => c.fields))].join(', ')
-    throw new CoordError('TASK_CONFLICT', `Task ${conflicts.map((c) => c.id).join(', ')} already exists with different content (${fields}). ` +
-      'Use a new id, or re-post the identical task. Nothing in this batch was created.', { conflicts })
+export async function dependencyResults (read: (id: string) => Promise<Task | null>, ids: readonly string[]): Promise<DependencyResult[]> {
+  const out: DependencyResult[] = []
+  for (const id of ids) {
+    const d = await read(id)
+    if (d === null) continue
+    const r = d.result
+    out.push({
+      id,
+      description: d.description,
+      summary: r?.summary ?? '',
+      deliverables: r?.deliverables ?? [],
+      ...(r?.details === undefined ? {} : { details: r.details }),
+      worker: r?.worker ?? null,
+    })
   }
-  const p = await tx.project(project)
-  const closedAt = p?.closedAt ?? null
-  if (closedAt !== null && fresh.length > 0) {
-    throw new CoordError('PROJECT_CLOSED',
-      `Project ${project} was closed at ${iso(closedAt)}: no more tasks can be added. Post them to a new project.`, { project })
+  return out
+}
+
+async function assignment (tx: StoreTx, t: TaskFacts, lease: LeaseFacts, resumed: boolean): Promise<Assignment> {
+  const dependencies = t.dependsOn.length === 0 ? [] : await dependencyResults((id) => tx.taskView(id).catch(() => null), t.dependsOn)
+  return { task: await tx.taskView(t.id), lease: leaseView(lease, t.leaseMs), resumed, dependencies }
+}
+
+/** Whether `t`'s declared writes overlap those of a working task other than itself. */
+function heldByFiles (t: TaskFacts, working: readonly WorkingWrites[]): boolean {
+  return working.some((w) => w.id !== t.id && writeOverlaps(t.writes, w.writes).length > 0)
+}
+
+/**
+ * The task a claim takes: first one reserved for this worker, then the best queued one, passing over
+ * (and noting in `notes`) tasks whose writes overlap a working task's.
+ */
+async function pickFor (tx: StoreTx, worker: string, filter: ClaimFilter, now: number, notes: ClaimNotes): Promise<TaskFacts | null> {
+  const working = new Map<string, WorkingWrites[]>()
+  const free = async (t: TaskFacts): Promise<boolean> => {
+    if (t.writes.length === 0) return true
+    let live = working.get(t.project)
+    if (live === undefined) working.set(t.project, live = await tx.workingWrites(t.project))
+    if (!heldByFiles(t, live)) return true
+    notes.heldByFiles = true
+    return false
   }
-  for (const [spec, input] of fresh) {
-    await tx.insertTask(spec, input, now)
-    await tx.appendEvent(event('task.created', now, { project, taskId: spec.id }, { type: spec.type, priority: spec.priority }))
-    created.push(spec.id)
+  const reserved = await tx.reservedFor(worker, filter)
+  const exclude: string[] = []
+  if (reserved !== null) {
+    const t = await requireTask(tx, reserved)
+    if (await free(t)) return t
+    exclude.push(t.id)
   }
-  if (close) await closeProject(tx, project, now)
-  return { created, existing, closed: close || closedAt !== null }
+  for (let skipped = 0; skipped < MAX_HELD_SKIPS; skipped++) {
+    const id = (await tx.pickQueued(filter, { now, skipRetriesOf: worker, exclude })) ?? (await tx.pickQueued(filter, { now, exclude }))
+    if (id === null) return null
+    const t = await requireTask(tx, id)
+    if (await free(t)) return t
+    exclude.push(id)
+  }
+  return null
 }
 
 /**
  * Lease the best queued task to `worker`, or return the lease it already holds (`resumed`). A lapsed
- * lease the worker still holds is expired first. A task whose latest lease this worker failed or let
- * lapse comes last: retries go to someone else when possible.
+ * lease the worker still holds is expired first. Only tasks whose dependencies all completed and whose
+ * backoff or reservation is over are offered (a task reserved for this worker comes first); a task whose
+ * writes overlap a working task's is held. A task whose latest lease this worker failed or let lapse comes
+ * last: retries go to someone else when possible.
  */
-export async function claim (tx: StoreTx, worker: string, filter: ClaimFilter, now: number): Promise<Assignment | null> {
+export async function claim (tx: StoreTx, worker: string, filter: ClaimFilter, now: number, notes: ClaimNotes = {}): Promise<Assignment | null> {
   const held = await tx.liveLeaseOf(worker)
   if (held !== null) {
-    if (held.expiresAt > now) {
-      const t = await requireTask(tx, held.taskId)
-      return { task: await tx.taskView(t.id), lease: leaseView(held, t.leaseMs), resumed: true }
-    }
+    if (held.expiresAt > now) return assignment(tx, await requireTask(tx, held.taskId), held, true)
     await expireLease(tx, held, now)
   }
-  const id = (await tx.pickQueued(filter, { skipRetriesOf: worker })) ?? (await tx.pickQueued(filter))
-  if (id === null) return null
-  const t = await requireTask(tx, id)
+  const t = await pickFor(tx, worker, filter, now, notes)
+  if (t === null) return null
   const lease: LeaseFacts = {
     id: randomUUID(), taskId: t.id, worker, attempt: t.attempts + 1, grantedAt: now, expiresAt: now + t.leaseMs, endedAt: null, endReason: null,
   }
   await tx.insertLease(lease)
-  await tx.updateTask(t.id, { state: 'working', attempts: lease.attempt, leaseId: lease.id, updatedAt: now })
+  await tx.updateTask(t.id, { state: 'working', attempts: lease.attempt, leaseId: lease.id, reservedFor: null, availableAt: 0, updatedAt: now })
   await tx.appendEvent(event('task.claimed', now, { project: t.project, taskId: t.id, worker },
     { leaseId: lease.id, attempt: lease.attempt, expiresAt: iso(lease.expiresAt) }))
-  return { task: await tx.taskView(t.id), lease: leaseView(lease, t.leaseMs), resumed: false }
+  return assignment(tx, t, lease, false)
 }
 
 /** Give a just-claimed task back without counting the attempt (its requester had gone). */
@@ -158,16 +206,75 @@ export async function heartbeat (tx: StoreTx, taskId: string, worker: string, le
   return leaseView(revived, t.leaseMs)
 }
 
+/** A deliverable as a workspace-relative path: absolute paths inside the workspace lose their prefix; `./` is dropped. */
+function relativeDeliverable (d: string, workspace: string | null): string {
+  if (workspace !== null && d.startsWith(workspace + '/')) return d.slice(workspace.length + 1)
+  return d.replace(/^(\.\/)+/, '')
+}
+
+/** A refused completed report: the checks failed. The lease stays with the worker (extended) unless this was one rejection too many. */
+async function rejectByChecks (tx: StoreTx, t: TaskFacts, l: LeaseFacts, body: ReportBody, results: CheckResult[], now: number,
+  policy: ReportPolicy): Promise<ReportOutcome> {
+  const failed = results.filter((r) => !r.passed)
+  const rejections = t.checkRejections + 1
+  const escalated = rejections >= policy.maxCheckRejections
+  await tx.insertReport({
+    taskId: t.id, leaseId: l.id, worker: body.worker, attempt: l.attempt, status: body.status, summary: body.summary,
+    deliverables: body.deliverables ?? [], contextScore: body.contextScore ?? null, question: body.question ?? null,
+    details: keptDetails(body.details, false), accepted: false, rejection: 'CHECKS_FAILED', checks: results, at: now,
+  })
+  const subject = { project: t.project, taskId: t.id, worker: body.worker }
+  await tx.appendEvent(event('task.report_rejected', now, subject,
+    { code: 'CHECKS_FAILED', status: body.status, leaseId: l.id, failed: failed.map((f) => f.message), rejections }))
+  const list = failed.map((f) => `- ${f.message}`).join('\n')
+  let message: string
+  let lease: Lease | undefined
+  if (escalated) {
+    const attention: Attention = {
+      kind: 'checks', worker: body.worker, at: iso(now),
+      message: `${failed.length} check(s) still failed after ${rejections} completed reports:\n${list}`,
+    }
+    await tx.updateLease(l.id, { endedAt: l.endedAt ?? now, endReason: 'escalated' })
+    await tx.updateTask(t.id, { state: 'input-required', attention, checkRejections: rejections, updatedAt: now })
+    await tx.appendEvent(event('task.escalated', now, subject, { kind: 'checks', message: attention.message }))
+    message = `${failed.length} of ${results.length} checks failed:\n${list}\nThis was rejected report ${rejections} of ${policy.maxCheckRejections}: ` +
+      'the task now waits for the engineer (input-required). Drop it and poll for your next task.'
+  } else {
+    // The worker is alive and fixing its output: the lease is kept and extended, like a heartbeat.
+    const expiresAt = now + t.leaseMs
+    await tx.updateLease(l.id, { expiresAt, endedAt: null, endReason: null })
+    await tx.updateTask(t.id, { state: 'working', checkRejections: rejections, updatedAt: now })
+    lease = leaseView({ ...l, expiresAt, endedAt: null, endReason: null }, t.leaseMs)
+    message = `${failed.length} of ${results.length} checks failed:\n${list}\nFix the output and report completed again with the same leaseId ` +
+      `(your lease is kept and extended to ${iso(expiresAt)}). After ${policy.maxCheckRejections - rejections} more rejected report(s) the task goes to the engineer.`
+  }
+  return {
+    kind: 'refused',
+    error: new CoordError('CHECKS_FAILED', message, {
+      taskId: t.id, failed, checks: results, rejections, maxRejections: policy.maxCheckRejections, escalated, ...(lease === undefined ? {} : { lease }),
+    }),
+  }
+}
+
 /**
  * Apply a worker's report. A refused report is stored too (with capped `details`) and its error is
- * returned, to be thrown after the commit.
+ * returned, to be thrown after the commit. A `completed` report on a task with checks needs their
+ * results in `policy.checkResults` (else `needs-checks`); failing ones refuse it with CHECKS_FAILED
+ * (422). An accepted `completed` report whose deliverables another working task declared is a conflict:
+ * kept, and the task goes to `input-required`. A `failed` one is retried after the policy's backoff.
  * @throws CoordError TASK_NOT_FOUND
  */
-export async function report (tx: StoreTx, taskId: string, body: ReportBody, now: number): Promise<ReportOutcome> {
+export async function report (tx: StoreTx, taskId: string, body: ReportBody, now: number, policy: ReportPolicy): Promise<ReportOutcome> {
   const t = await requireTask(tx, taskId)
   const { lease, verdict } = await judged(tx, t, body.leaseId, body.worker, body.status)
   if (verdict.kind === 'duplicate') return { kind: 'accepted', task: await tx.taskView(taskId), duplicate: true }
   const accepted = verdict.kind === 'accept'
+  const results = body.status === 'completed' && t.checks.length > 0 ? policy.checkResults : undefined
+  if (accepted && body.status === 'completed' && t.checks.length > 0) {
+    if (results === undefined) return { kind: 'needs-checks' }
+    if (results.some((r) => !r.passed)) return rejectByChecks(tx, t, lease as LeaseFacts, body, results, now, policy)
+  }
+  const deliverables = (body.deliverables ?? []).map((d) => relativeDeliverable(d, t.workspace))
   await tx.insertReport({
     taskId,
     leaseId: body.leaseId,
@@ -181,6 +288,7 @@ export async function report (tx: StoreTx, taskId: string, body: ReportBody, now
     details: keptDetails(body.details, accepted),
     accepted,
     rejection: accepted ? null : verdict.code,
+    checks: results ?? null,
     at: now,
   })
   const subject = { project: t.project, taskId, worker: body.worker }
@@ -189,7 +297,21 @@ export async function report (tx: StoreTx, taskId: string, body: ReportBody, now
     return { kind: 'refused', error: new CoordError(verdict.code, verdict.message, { taskId }) }
   }
   const l = lease as LeaseFacts
-  const state = afterReport(body.status, t.attempts, t.maxAttempts)
+  const completed = body.status === 'completed'
+  const undeclared = completed && t.writes.length > 0 ? deliverables.filter((d) => !t.writes.some((w) => globMatches(d, w))) : []
+  const conflicts: Conflict[] = []
+  if (completed && deliverables.length > 0) {
+    for (const w of await tx.workingWrites(t.project)) {
+      if (w.id === t.id) continue
+      for (const file of deliverables) {
+        const pattern = w.writes.find((p) => globMatches(file, p))
+        if (pattern !== undefined) conflicts.push({ file, task: w.id, pattern })
+      }
+    }
+  }
+  let state = afterReport(body.status, t.attempts, t.maxAttempts)
+  if (completed && conflicts.length > 0) state = 'input-required'
+  else if (completed && t.review) state = 'review-required'
   const result: TaskResult = {
     status: body.status,
     summary: body.summary,
@@ -199,35 +321,65 @@ export async function report (tx: StoreTx, taskId: string, body: ReportBody, now
     attempt: l.attempt,
     reportedAt: iso(now),
     ...(body.question === undefined ? {} : { question: body.question }),
+    ...(body.details === undefined ? {} : { details: body.details }),
+    ...(results === undefined ? {} : { checks: results }),
   }
+  let attention: Attention | null = null
+  if (state === 'input-required') {
+    attention = conflicts.length > 0
+      ? {
+          kind: 'conflict', worker: body.worker, at: iso(now),
+          message: 'Reported deliverables are declared by other working tasks: ' +
+            conflicts.map((c) => `${c.file} (${c.task} writes ${c.pattern})`).join(', ') + '. Decide whose change wins, then answer or cancel.',
+        }
+      : { kind: 'question', worker: body.worker, at: iso(now), message: body.question ?? body.summary }
+  }
+  const retryAt = state === 'submitted' ? now + retryBackoffMs(l.attempt, policy.retryBaseMs, policy.retryMaxMs) : undefined
   await tx.updateLease(l.id, { endedAt: l.endedAt ?? now, endReason: body.status })
-  const finished = state === 'completed' || state === 'failed' ? now : null
-  await tx.updateTask(taskId, { state, result, finishedAt: finished, updatedAt: now })
+  const finished = state === 'failed' ? now : null
+  await tx.updateTask(taskId, {
+    state: state === 'completed' ? 'working' : state, result, finishedAt: finished, attention, updatedAt: now, ...(retryAt === undefined ? {} : { availableAt: retryAt }),
+  })
   if (body.status !== 'blocked') await tx.countWorkerResult(body.worker, body.status)
   if (state === 'completed') {
-    await tx.appendEvent(event('task.completed', now, subject, { attempt: l.attempt, deliverables: result.deliverables, contextScore: result.contextScore }))
+    await completeTask(tx, t, { attempt: l.attempt, deliverables: result.deliverables, contextScore: result.contextScore, worker: body.worker }, now)
+  } else if (state === 'review-required') {
+    await tx.appendEvent(event('task.review_required', now, subject, { attempt: l.attempt, deliverables: result.deliverables }))
+  } else if (state === 'input-required' && conflicts.length > 0) {
+    await tx.appendEvent(event('task.escalated', now, subject, { kind: 'conflict', message: (attention as Attention).message }))
   } else if (state === 'input-required') {
     await tx.appendEvent(event('task.input_required', now, subject, { attempt: l.attempt, question: body.question ?? body.summary }))
   } else {
-    await tx.appendEvent(event('task.failed', now, subject,
-      { attempt: l.attempt, final: state === 'failed', willRetry: state === 'submitted', summary: body.summary }))
+    await tx.appendEvent(event('task.failed', now, subject, {
+      attempt: l.attempt, final: state === 'failed', willRetry: state === 'submitted', summary: body.summary, ...(retryAt === undefined ? {} : { retryAt: iso(retryAt) }),
+    }))
+    if (state === 'failed') await cancelDependents(tx, t, 'failed', now)
   }
   await settleProject(tx, t.project, now)
-  return { kind: 'accepted', task: await tx.taskView(taskId), duplicate: false }
+  return {
+    kind: 'accepted',
+    task: await tx.taskView(taskId),
+    duplicate: false,
+    ...(results === undefined ? {} : { checks: results }),
+    ...(undeclared.length === 0 ? {} : { undeclared }),
+    ...(conflicts.length === 0 ? {} : { conflicts }),
+    ...(retryAt === undefined ? {} : { retryAt }),
+  }
 }
 
-/** End one lapsed lease: requeue its task, or dead-letter it as failed at `maxAttempts`. */
+/** End one lapsed lease: requeue its task at once (a lapsed lease is not the task's fault), or dead-letter it as failed at `maxAttempts`. */
 async function expireLease (tx: StoreTx, l: LeaseFacts, now: number): Promise<void> {
   const t = await requireTask(tx, l.taskId)
   const state = afterUnsuccessfulAttempt(t.attempts, t.maxAttempts)
   await tx.updateLease(l.id, { endedAt: now, endReason: 'expired' })
-  await tx.updateTask(t.id, { state, finishedAt: state === 'failed' ? now : null, updatedAt: now })
+  await tx.updateTask(t.id, { state, finishedAt: state === 'failed' ? now : null, availableAt: 0, reservedFor: null, updatedAt: now })
   const subject = { project: t.project, taskId: t.id, worker: l.worker }
   await tx.appendEvent(event('task.lease_expired', now, subject,
     { leaseId: l.id, attempt: l.attempt, expiredAt: iso(l.expiresAt), requeued: state === 'submitted' }))
   if (state === 'failed') {
     const summary = `No report or heartbeat within the lease; ${t.maxAttempts} attempt(s) used (dead-lettered).`
     await tx.appendEvent(event('task.failed', now, subject, { attempt: l.attempt, final: true, willRetry: false, summary }))
+    await cancelDependents(tx, t, 'failed', now)
     await settleProject(tx, t.project, now)
   }
 }
@@ -253,6 +405,7 @@ export async function cancel (tx: StoreTx, taskId: string, reason: string | unde
   await tx.updateTask(taskId, { state: 'canceled', finishedAt: now, updatedAt: now })
   const holder = live !== null && live.endedAt === null ? live.worker : null
   await tx.appendEvent(event('task.canceled', now, { project: t.project, taskId, worker: holder }, { previousState: t.state, reason: reason ?? null }))
+  await cancelDependents(tx, t, 'canceled', now)
   await settleProject(tx, t.project, now)
   return tx.taskView(taskId)
 }
@@ -287,7 +440,7 @@ export async function projectSummary (tx: StoreTx, name: string): Promise<Projec
 }
 
 /** Mark the project finished (and emit project.finished) once it is closed and has no open task. */
-async function settleProject (tx: StoreTx, name: string, now: number): Promise<void> {
+export async function settleProject (tx: StoreTx, name: string, now: number): Promise<void> {
   const p = await tx.project(name)
   // An open project cannot be done: skip the open-task lookup on every report of a running project.
   if (p === null || p.finishedAt !== null || p.closedAt === null) return

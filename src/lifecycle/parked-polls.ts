@@ -89,14 +89,14 @@ export class ParkedPolls {
 
   /**
    * Keys of the groups a change in `projects` may concern (those waiting for one of them, and those
-   * waiting for any project), oldest head first.
+   * waiting for any project), oldest head first; `'all'` = every group.
    */
-  groupsFor (projects: ReadonlySet<string | null>): string[] {
+  groupsFor (projects: ReadonlySet<string | null> | 'all'): string[] {
     const keys: Array<[string, number]> = []
     for (const [key, group] of this.groups) {
       const head = group.values().next().value as Entry
       const p = head.filter.project
-      if (p === undefined || projects.has(p)) keys.push([key, head.seq])
+      if (projects === 'all' || p === undefined || projects.has(p)) keys.push([key, head.seq])
     }
     return keys.sort((a, b) => a[1] - b[1]).map(([key]) => key)
   }

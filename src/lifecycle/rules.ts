@@ -74,7 +74,7 @@ export function judge (task: JudgedTask, lease: NamedLease | null, worker: strin
   if (lease.endReason !== null && lease.endReason !== 'expired') {
     return { kind: 'reject', code: 'LEASE_ENDED', message: `This lease already ended (${lease.endReason}). Poll for your next task.` }
   }
-  if (task.state === 'completed' || task.state === 'input-required') {
+  if (task.state === 'completed' || task.state === 'input-required' || task.state === 'review-required') {
     return { kind: 'reject', code: 'TASK_FINISHED', message: `The task is already ${task.state}.` }
   }
   // A heartbeat may revive a lapsed lease only while nobody else took the task (state submitted).
@@ -104,7 +104,7 @@ export function afterReport (status: 'completed' | 'failed' | 'blocked', attempt
 }
 
 /** States in which a task still needs someone: it keeps its project from being done. */
-export const OPEN_STATES: readonly TaskState[] = ['submitted', 'working', 'input-required']
+export const OPEN_STATES: readonly TaskState[] = ['submitted', 'working', 'input-required', 'review-required']
 
 /** A project is done when the coordinator closed it and none of its tasks is still open. */
 export function projectDone (closed: boolean, openTasks: number): boolean {
@@ -131,6 +131,17 @@ export function cancelRefusal (state: TaskState): string | null {
  */
 export function attemptsAfterRelease (attempts: number): number {
   return Math.max(0, attempts - 1)
+}
+
+/**
+ * The wait before a failed attempt's task is offered again: `baseMs · 2^(attempt−1)`, capped at `maxMs`
+ * (exponential backoff, as in AWS's "Exponential Backoff And Jitter", without the jitter: one server
+ * decides every retry, so there is no herd to spread). A lapsed lease is not the task's fault and is
+ * re-offered at once (no backoff). Times in ms.
+ */
+export function retryBackoffMs (attempt: number, baseMs: number, maxMs: number): number {
+  if (baseMs <= 0) return 0
+  return Math.min(maxMs, baseMs * 2 ** Math.min(Math.max(0, attempt - 1), 30))
 }
 
 /** Largest `details` kept with a refused report, in bytes of JSON; larger ones are replaced by a note. */

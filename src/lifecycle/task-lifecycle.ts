@@ -17,9 +17,21 @@ import type {
   Assignment, CreateTasksBody, CreateTasksResult, Lease, NextOutcome, ReportBody, ReportedTask, ReportResult, Task, TaskDetail, TaskPage,
 } from '../schemas/tasks.js'
 import type { ProjectSummary, Status, Worker } from '../schemas/workers.js'
-import type { ClaimFilter, Store, StoreChange, StoreHealth, StoreTx, TaskListQuery } from '../store/store.js'
+import type { AnswerBody, Escalation, ReviewBody } from '../schemas/workflow.js'
+import type { CheckResult } from '../schemas/checks.js'
+import type { ProjectMetrics } from '../schemas/metrics.js'
+import type { TaskState } from '../schemas/common.js'
+import type { ClaimFilter, Store, StoreChange, StoreHealth, StoreTx, TaskListQuery, WorkingWrites } from '../store/store.js'
+import { checkPathInside, resolveWorkspaceRoot, WorkspaceError } from '../checks/workspace.js'
+import { checkProblems } from '../checks/validate-checks.js'
+import { runChecks } from '../checks/run-checks.js'
 import { DeadlineTimer } from './deadline-timer.js'
+import { globMatches, validateWritePattern } from './file-globs.js'
+import { computeMetrics } from './metrics.js'
 import * as ops from './operations.js'
+import { createTasks } from './create-ops.js'
+import * as workflow from './workflow-ops.js'
+import { escalations, holdOf, type Poller } from './workflow-views.js'
 import { groupKey, ParkedPolls, type ParkedPoll } from './parked-polls.js'
 import { PresenceTable } from './presence.js'
 import { workerState } from './rules.js'
@@ -34,6 +46,39 @@ export interface LifecycleConfig {
   offlineMs: number
   /** How often remembered last-seen times are written; default min(5 s, offlineMs / 4). */
   presenceFlushMs?: number
+  /** Workflow settings; each one left out takes its default (`WORKFLOW_DEFAULTS`). */
+  workflow?: Partial<WorkflowConfig>
+}
+
+/** Settings of dependencies, checks, review and escalation. Times in ms. */
+export interface WorkflowConfig {
+  /** Folders a batch's `workspace` must be inside (their realpaths). */
+  workspaceRoots: string[]
+  /** Whether `command` checks may be posted and run. */
+  commandChecks: boolean
+  /** Longest a command check may run, in ms (a check's own `timeoutSeconds` is capped by it). */
+  commandTimeoutMs: number
+  /** Completed reports refused by the checks after which the task goes to the engineer. */
+  maxCheckRejections: number
+  /** Retry backoff after a failed attempt: base · 2^(attempt−1), capped at max. */
+  retryBaseMs: number
+  retryMaxMs: number
+  /** How long a task sent back (review or answer) is offered only to the worker that did it. */
+  reserveMs: number
+  /** A ready task no connected worker polls for is escalated after this long. */
+  unclaimableMs: number
+}
+
+/** The workflow defaults (the server's COORD_* defaults; tests override single ones). */
+export const WORKFLOW_DEFAULTS: WorkflowConfig = {
+  workspaceRoots: [process.cwd()],
+  commandChecks: false,
+  commandTimeoutMs: 300_000,
+  maxCheckRejections: 3,
+  retryBaseMs: 5_000,
+  retryMaxMs: 300_000,
+  reserveMs: 30_000,
+  unclaimableMs: 300_000,
 }
 
 const FINISHED_MESSAGE = 'All tasks done: the project is closed and every task is finished. You may stop.'
@@ -51,7 +96,9 @@ function reportedTask (t: Task): ReportedTask {
 /** Leases expired per transaction; more lapsed ones are taken by the next run at once. */
 const EXPIRE_BATCH = 500
 /** Event types after which a parked poll may get a task, or learn that its project finished. */
-const WAKING = new Set(['task.created', 'task.requeued', 'task.lease_expired', 'task.failed', 'project.finished'])
+const WAKING = new Set(['task.created', 'task.requeued', 'task.lease_expired', 'task.failed', 'project.finished', 'task.ready', 'task.changes_requested', 'task.answered'])
+/** Event types after which a task held by overlapping writes may be free (a working task stopped working). */
+const RELEASING = new Set(['task.completed', 'task.review_required', 'task.input_required', 'task.escalated', 'task.canceled'])
 
 const assigned = (a: Assignment): NextOutcome => ({ status: 'assigned', assignment: a })
 const empty = (): NextOutcome => ({ status: 'empty', message: EMPTY_MESSAGE })
@@ -63,6 +110,14 @@ export class TaskLifecycle {
   private readonly presence = new PresenceTable()
   private readonly leaseTimer: DeadlineTimer
   private readonly offlineTimer: DeadlineTimer
+  /** Fires when a retry backoff or reservation ends, so parked polls get the task then (no polling loop). */
+  private readonly availableTimer: DeadlineTimer
+  private availableDueAt: number | null = null
+  /** Set once a claim passed a task over for overlapping writes: from then on, a working task stopping wakes parked polls. */
+  private readonly claimNotes: ops.ClaimNotes = {}
+  /** What each worker last polled for, for the `unclaimable` escalation. */
+  private readonly pollFilters = new Map<string, ClaimFilter>()
+  private readonly workflow: WorkflowConfig
   private flushTimer: NodeJS.Timeout | undefined
   /** Groups of parked polls to offer work to; drained by `dispatch`. */
   private readonly pending = new Set<string>()
@@ -85,6 +140,8 @@ export class TaskLifecycle {
     const onError = (name: string) => (err: unknown, retryInMs: number): void => this.log.error({ err, retryInMs }, `${name} failed; retrying`)
     this.leaseTimer = new DeadlineTimer(() => this.expireLeases(), onError('lease expiry'))
     this.offlineTimer = new DeadlineTimer(() => this.detectOffline(), onError('offline detection'))
+    this.availableTimer = new DeadlineTimer(() => this.tasksAvailable(), onError('retry wake-up'))
+    this.workflow = { ...WORKFLOW_DEFAULTS, ...config.workflow }
     this.unsubscribe = store.subscribe((change) => this.changed(change))
   }
 
@@ -92,6 +149,7 @@ export class TaskLifecycle {
   async start (): Promise<void> {
     this.presence.load(await this.store.onlineWorkers())
     await this.expireLeases()
+    await this.armAvailableTimer()
     this.armOfflineTimer()
     const flushMs = this.config.presenceFlushMs ?? Math.min(5000, this.config.offlineMs / 4)
     this.flushTimer = setInterval(() => { void this.flushPresence() }, flushMs).unref()
@@ -102,6 +160,7 @@ export class TaskLifecycle {
     this.stopped = true
     this.leaseTimer.stop()
     this.offlineTimer.stop()
+    this.availableTimer.stop()
     clearInterval(this.flushTimer)
     this.polls.settleAll(empty)
     this.readers.wakeAll()
@@ -114,7 +173,11 @@ export class TaskLifecycle {
     return this.store.health()
   }
 
-  /** `POST /tasks`: create a batch atomically. @throws CoordError DUPLICATE_TASK_ID, TASK_CONFLICT, PROJECT_CLOSED */
+  /**
+   * `POST /tasks`: create a batch atomically.
+   * @throws CoordError DUPLICATE_TASK_ID, INVALID_WORKSPACE, INVALID_TASK, TASK_CONFLICT, PROJECT_CLOSED, UNKNOWN_DEPENDENCY,
+   *   DEPENDENCY_CYCLE, DEPENDENCY_FAILED
+   */
   async createTasks (body: CreateTasksBody): Promise<CreateTasksResult> {
     const project = body.project ?? DEFAULT_PROJECT
     const ids = body.tasks.map((t) => t.id).filter((id): id is string => id !== undefined)
@@ -122,12 +185,15 @@ export class TaskLifecycle {
     if (dup !== undefined) {
       throw new CoordError('DUPLICATE_TASK_ID', `Task id ${dup} appears more than once in this batch; give each task its own id.`, { taskId: dup })
     }
-    const specs = body.tasks.map((t) => toSpec(t, project, { leaseMs: this.config.defaultLeaseMs, maxAttempts: this.config.defaultMaxAttempts }))
+    const workspace = this.workspaceOf(body.workspace)
+    this.validateTasks(body, workspace)
+    const batch = { review: body.review === true, workspace }
+    const specs = body.tasks.map((t) => toSpec(t, project, { leaseMs: this.config.defaultLeaseMs, maxAttempts: this.config.defaultMaxAttempts }, batch))
     const now = this.now()
     const handed: Array<{ poll: ParkedPoll, a: Assignment }> = []
     try {
       const out = await this.store.transact(async (tx) => {
-        const out = await ops.createTasks(tx, project, body.tasks, specs, body.close === true, now)
+        const out = await createTasks(tx, project, body.tasks, specs, body.close === true, now)
         if (out.created.length > 0) await this.handOut(tx, this.polls.groupsFor(new Set([project])), now, handed)
         return out
       })
@@ -135,6 +201,42 @@ export class TaskLifecycle {
       return { project, ...out }
     } finally {
       for (const { poll } of handed) this.reserved.delete(poll)
+    }
+  }
+
+  /** The realpath of a batch's workspace, checked against the allowed roots. @throws CoordError INVALID_WORKSPACE */
+  private workspaceOf (root: string | undefined): string | null {
+    if (root === undefined) return null
+    try {
+      return resolveWorkspaceRoot(root, this.workflow.workspaceRoots)
+    } catch (err) {
+      if (!(err instanceof WorkspaceError)) throw err
+      throw new CoordError('INVALID_WORKSPACE', `workspace: ${err.message}`, { workspace: root, allowedRoots: this.workflow.workspaceRoots })
+    }
+  }
+
+  /** Every problem of the batch's files.write and checks, at once. @throws CoordError INVALID_TASK listing them; nothing is created */
+  private validateTasks (body: CreateTasksBody, workspace: string | null): void {
+    const problems: string[] = []
+    body.tasks.forEach((t, i) => {
+      const name = `tasks[${i}]${t.id === undefined ? '' : ` (${t.id})`}`
+      for (const w of t.files?.write ?? []) {
+        const bad = validateWritePattern(w)
+        if (bad !== null) problems.push(`${name}: ${bad}`)
+        else if (workspace !== null) {
+          try {
+            checkPathInside(workspace, w)
+          } catch (err) {
+            if (!(err instanceof WorkspaceError)) throw err
+            problems.push(`${name}: files.write: ${err.message}`)
+          }
+        }
+      }
+      for (const p of checkProblems(t.checks ?? [], { root: workspace, commandsEnabled: this.workflow.commandChecks })) problems.push(`${name}: ${p}`)
+    })
+    if (problems.length > 0) {
+      throw new CoordError('INVALID_TASK', `${problems.length} problem(s); fix them and post the batch again (nothing was created):\n- ${problems.join('\n- ')}`,
+        { problems })
     }
   }
 
@@ -148,7 +250,7 @@ export class TaskLifecycle {
     for (const group of groups) {
       for (const poll of this.polls.inGroup(group)) {
         if (this.reserved.has(poll)) continue
-        const a = await ops.claim(tx, poll.worker, poll.filter, now).catch((err: unknown) => {
+        const a = await ops.claim(tx, poll.worker, poll.filter, now, this.claimNotes).catch((err: unknown) => {
           if (err instanceof CoordError) return undefined
           throw err
         })
@@ -183,13 +285,15 @@ export class TaskLifecycle {
    */
   async next (worker: string, filter: ClaimFilter, waitMs: number, signal?: AbortSignal): Promise<NextOutcome> {
     await this.touch(worker)
+    this.pollFilters.set(worker, filter)
     const current = await this.store.liveLeaseView(worker)
     if (current !== null && current.lease.expiresAt > this.now()) {
-      return assigned({ task: current.task, lease: ops.leaseView(current.lease, current.task.leaseSeconds * 1000), resumed: true })
+      const dependencies = await ops.dependencyResults((id) => this.store.getTask(id), current.task.dependsOn)
+      return assigned({ task: current.task, lease: ops.leaseView(current.lease, current.task.leaseSeconds * 1000), resumed: true, dependencies })
     }
     if (waitMs <= 0 || signal?.aborted === true || this.stopped) {
       const now = this.now()
-      const a = await this.store.transact((tx) => ops.claim(tx, worker, filter, now))
+      const a = await this.store.transact((tx) => ops.claim(tx, worker, filter, now, this.claimNotes))
       if (a !== null) {
         this.leaseDue(a)
         return assigned(a)
@@ -220,27 +324,71 @@ export class TaskLifecycle {
    * slim `ReportedTask` (new state, retry, finish time): the reporter already has the rest.
    */
   async report (taskId: string, body: ReportBody, next?: { filter: ClaimFilter, waitMs: number, signal?: AbortSignal }): Promise<ReportResult> {
-    const now = this.now()
     const inline = next !== undefined && this.mayClaimAtOnce(body.worker, next.signal)
     const handed: Array<{ poll: ParkedPoll, a: Assignment }> = []
-    // Report and next claim in one transaction (one commit per worker cycle); polls already parked for
-    // the same work are served first, in that transaction too (longest-waiting first). The claim may not
-    // fail the report: a refused claim (CoordError) leaves the report to commit alone and the poll below runs.
-    const { outcome, claimed } = await this.store.transact(async (tx) => {
-      const outcome = await ops.report(tx, taskId, body, now)
-      if (outcome.kind === 'refused' || !inline) return { outcome, claimed: null }
-      const filter = (next as { filter: ClaimFilter }).filter
-      await this.handOut(tx, [groupKey(filter)], now, handed)
-      const claimed = await ops.claim(tx, body.worker, filter, now).catch((err: unknown) => {
-        if (err instanceof CoordError) return null
-        throw err
-      })
-      return { outcome, claimed }
-    }).finally(() => { for (const { poll } of handed) this.reserved.delete(poll) })
+    let checkResults: CheckResult[] | undefined
+    for (;;) {
+      const now = this.now()
+      const policy: ops.ReportPolicy = {
+        checkResults, maxCheckRejections: this.workflow.maxCheckRejections, retryBaseMs: this.workflow.retryBaseMs, retryMaxMs: this.workflow.retryMaxMs,
+      }
+      // Report and next claim in one transaction (one commit per worker cycle); polls already parked for
+      // the same work are served first, in that transaction too (longest-waiting first). The claim may not
+      // fail the report: a refused claim (CoordError) leaves the report to commit alone and the poll below runs.
+      const { outcome, claimed } = await this.store.transact(async (tx) => {
+        const outcome = await ops.report(tx, taskId, body, now, policy)
+        if (outcome.kind !== 'accepted' || !inline) return { outcome, claimed: null }
+        const filter = (next as { filter: ClaimFilter }).filter
+        await this.handOut(tx, [groupKey(filter)], now, handed)
+        const claimed = await ops.claim(tx, body.worker, filter, now, this.claimNotes).catch((err: unknown) => {
+          if (err instanceof CoordError) return null
+          throw err
+        })
+        return { outcome, claimed }
+      }).finally(() => { for (const { poll } of handed) this.reserved.delete(poll) })
+      // The task has checks: run them outside the transaction (they read files, maybe run a command), then judge again.
+      if (outcome.kind === 'needs-checks') {
+        if (checkResults !== undefined) throw new Error(`task ${taskId} asked for its checks twice`)
+        checkResults = await this.runChecksFor(taskId, body)
+        continue
+      }
+      return this.reported(outcome, claimed, handed, body, next)
+    }
+  }
+
+  /** Run the checks of `taskId` against its workspace for this report. */
+  private async runChecksFor (taskId: string, body: ReportBody): Promise<CheckResult[]> {
+    const t = await this.store.getTask(taskId)
+    if (t === null) return []
+    return runChecks(t.checks, {
+      root: t.workspace,
+      deliverables: body.deliverables ?? [],
+      declaredWrites: t.files.write,
+      globMatches,
+      commands: { enabled: this.workflow.commandChecks, timeoutMs: this.workflow.commandTimeoutMs },
+    })
+  }
+
+  /** After a report's commit: answer the hand-outs, throw a refusal, or build the answer (with the next task). */
+  private async reported (outcome: ops.ReportOutcome, claimed: Assignment | null, handed: Array<{ poll: ParkedPoll, a: Assignment }>, body: ReportBody,
+    next: { filter: ClaimFilter, waitMs: number, signal?: AbortSignal } | undefined): Promise<ReportResult> {
     this.deliver(handed)
-    if (outcome.kind === 'refused') throw outcome.error
+    if (outcome.kind === 'refused') {
+      // A check rejection extended the lease; the worker carries on.
+      await this.afterCommit('presence', () => this.touch(body.worker))
+      throw outcome.error
+    }
+    if (outcome.kind !== 'accepted') throw new Error('report outcome not settled')
     await this.afterCommit('presence', () => this.touch(body.worker))
-    const result: ReportResult = { accepted: true, duplicate: outcome.duplicate, task: reportedTask(outcome.task) }
+    if (outcome.retryAt !== undefined) this.availableDue(outcome.retryAt)
+    const result: ReportResult = {
+      accepted: true,
+      duplicate: outcome.duplicate,
+      task: reportedTask(outcome.task),
+      ...(outcome.checks === undefined ? {} : { checks: outcome.checks }),
+      ...(outcome.undeclared === undefined ? {} : { undeclared: outcome.undeclared }),
+      ...(outcome.conflicts === undefined ? {} : { conflicts: outcome.conflicts }),
+    }
     if (claimed !== null) {
       this.leaseDue(claimed)
       result.next = assigned(claimed)
@@ -257,6 +405,60 @@ export class TaskLifecycle {
   async cancel (taskId: string, reason?: string): Promise<Task> {
     const now = this.now()
     return this.store.transact((tx) => ops.cancel(tx, taskId, reason, now))
+  }
+
+  /** `POST /tasks/{id}/review`. @throws CoordError as `workflow.review` */
+  async review (taskId: string, body: ReviewBody): Promise<Task> {
+    const now = this.now()
+    const t = await this.store.transact(async (tx) => {
+      const t = await workflow.review(tx, taskId, body, now, { reserveMs: this.workflow.reserveMs })
+      await ops.settleProject(tx, t.project, now)
+      return tx.taskView(taskId)
+    })
+    if (t.availableAt !== null) this.availableDue(Date.parse(t.availableAt))
+    return t
+  }
+
+  /** `POST /tasks/{id}/answer`. @throws CoordError as `workflow.answer` */
+  async answer (taskId: string, body: AnswerBody): Promise<Task> {
+    const now = this.now()
+    const t = await this.store.transact((tx) => workflow.answer(tx, taskId, body, now, { reserveMs: this.workflow.reserveMs }))
+    if (t.availableAt !== null) this.availableDue(Date.parse(t.availableAt))
+    return t
+  }
+
+  /** `GET /escalations`: what needs a human, oldest first (see `workflow-views.escalations`). */
+  async escalations (project?: string): Promise<Escalation[]> {
+    const now = this.now()
+    const { blocked, failed, submitted } = await this.store.attentionTasks(project, 500)
+    const states = await this.store.taskStates([...new Set(submitted.flatMap((t) => t.dependsOn))])
+    const ready = submitted.filter((t) => (t.availableAt === null || Date.parse(t.availableAt) <= now) && t.dependsOn.every((d) => states.get(d) === 'completed'))
+    const pollers: Poller[] = []
+    for (const [worker, filter] of this.pollFilters) {
+      const seen = this.presence.lastSeen(worker)
+      if (this.polls.has(worker) || (seen !== undefined && now - seen < this.config.offlineMs)) pollers.push({ worker, filter })
+    }
+    return escalations({ blocked, failed, ready, pollers, now, unclaimableMs: this.workflow.unclaimableMs })
+  }
+
+  /** `GET /projects/{project}/metrics`. @throws CoordError PROJECT_NOT_FOUND */
+  async metrics (project: string): Promise<ProjectMetrics> {
+    const h = await this.store.metricsHistory(project, this.now())
+    if (h === null) throw new CoordError('PROJECT_NOT_FOUND', `No project is named ${project}. List projects with GET /projects.`, { project })
+    return computeMetrics(h)
+  }
+
+  /** Tasks with `hold` set on the submitted ones: why each is not offered now. */
+  async withHolds<T extends Task> (tasks: T[]): Promise<T[]> {
+    const waiting = tasks.filter((t) => t.state === 'submitted')
+    if (waiting.length === 0) return tasks
+    const now = this.now()
+    const states = await this.store.taskStates([...new Set(waiting.flatMap((t) => t.dependsOn))])
+    const working = new Map<string, WorkingWrites[]>()
+    for (const t of waiting) {
+      if (t.files.write.length > 0 && !working.has(t.project)) working.set(t.project, await this.store.workingWrites(t.project))
+    }
+    return tasks.map((t) => (t.state === 'submitted' ? { ...t, hold: holdOf(t, now, states as Map<string, TaskState>, working.get(t.project) ?? []) } : t))
   }
 
   /** `POST /projects/{project}/close`: no more tasks are coming for the project. */
@@ -329,13 +531,18 @@ export class TaskLifecycle {
     }
   }
 
-  /** A task with its history, each list capped at `limit` entries. */
-  getTask (taskId: string, limit: number): Promise<TaskDetail | null> {
-    return this.store.getHistory(taskId, { limit })
+  /** A task with its history, each list capped at `limit` entries; a submitted task says why it is held. */
+  async getTask (taskId: string, limit: number): Promise<TaskDetail | null> {
+    const d = await this.store.getHistory(taskId, { limit })
+    if (d === null) return null
+    const [task] = await this.withHolds([d.task])
+    return { ...d, task: task as Task }
   }
 
-  listTasks (query: TaskListQuery): Promise<TaskPage> {
-    return this.store.listTasks(query)
+  /** A page of tasks; submitted ones say why they are held. */
+  async listTasks (query: TaskListQuery): Promise<TaskPage> {
+    const page = await this.store.listTasks(query)
+    return { ...page, tasks: await this.withHolds(page.tasks) }
   }
 
   listProjects (): Promise<ProjectSummary[]> {
@@ -384,7 +591,8 @@ export class TaskLifecycle {
   /** After every committed change with events: wake event readers, offer work to parked polls, re-arm the lease timer. */
   private changed (change: StoreChange): void {
     this.readers.wakeAll()
-    if ([...change.types].some((t) => WAKING.has(t))) {
+    const types = [...change.types]
+    if (types.some((t) => WAKING.has(t)) || (this.claimNotes.heldByFiles === true && types.some((t) => RELEASING.has(t)))) {
       for (const group of this.polls.groupsFor(change.projects)) this.pending.add(group)
       void this.dispatch()
     }
@@ -441,7 +649,7 @@ export class TaskLifecycle {
   private async claimFor (poll: ParkedPoll): Promise<Assignment | null | undefined> {
     try {
       const now = this.now()
-      const a = await this.store.transact((tx) => ops.claim(tx, poll.worker, poll.filter, now))
+      const a = await this.store.transact((tx) => ops.claim(tx, poll.worker, poll.filter, now, this.claimNotes))
       if (a !== null) this.leaseDue(a)
       return a
     } catch (err) {
@@ -458,6 +666,30 @@ export class TaskLifecycle {
     if (lapsed > 0) this.log.info({ lapsed }, 'leases expired; tasks requeued or dead-lettered')
     if (lapsed === EXPIRE_BATCH) this.leaseTimer.arm(this.now(), this.now())
     else await this.armLeaseTimer()
+  }
+
+  /** A task becomes offerable at `at` (ms): make sure parked polls hear of it then. */
+  private availableDue (at: number): void {
+    if (this.stopped || (this.availableDueAt !== null && this.availableDueAt <= at)) return
+    this.availableDueAt = at
+    this.availableTimer.arm(at, this.now())
+  }
+
+  private async armAvailableTimer (): Promise<void> {
+    try {
+      this.availableDueAt = await this.store.nextAvailableAt(this.now())
+    } catch (err) {
+      this.log.error({ err }, 'could not read when the next backoff ends; checking again in 1 s')
+      this.availableDueAt = this.now() + 1000
+    }
+    this.availableTimer.arm(this.availableDueAt, this.now())
+  }
+
+  /** A backoff or reservation ended: offer work to every parked group, then arm for the next one. */
+  private async tasksAvailable (): Promise<void> {
+    for (const group of this.polls.groupsFor('all')) this.pending.add(group)
+    void this.dispatch()
+    await this.armAvailableTimer()
   }
 
   private armOfflineTimer (): void {

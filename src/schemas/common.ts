@@ -26,11 +26,17 @@ export const LeaseId = Type.String({
 /** An ISO 8601 UTC timestamp with milliseconds. */
 export const Timestamp = Type.String({ format: 'date-time', examples: ['2026-11-21T10:00:00.000Z'] })
 
-/** Task states, in the A2A protocol's vocabulary (a2a-protocol.org TaskState). */
-export const TASK_STATES = ['submitted', 'working', 'input-required', 'completed', 'failed', 'canceled'] as const
+/**
+ * Task states, in the A2A protocol's vocabulary (a2a-protocol.org TaskState), plus `review-required`
+ * (named like A2A's `input-required` / `auth-required`): the worker's output passed its checks and waits
+ * for the coordinator's `POST /tasks/{id}/review`.
+ */
+export const TASK_STATES = ['submitted', 'working', 'input-required', 'review-required', 'completed', 'failed', 'canceled'] as const
 /** One of `TASK_STATES`. */
 export const TaskState = Type.Enum(TASK_STATES, {
-  description: 'submitted = queued; working = leased to a worker; input-required = a worker reported blocked; completed, failed and canceled are terminal.',
+  description: 'submitted = queued (possibly held: see `hold`); working = leased to a worker; input-required = needs the engineer ' +
+    '(a worker asked a question, checks kept failing, or a file conflict; see `attention`); review-required = done and checked, waiting for ' +
+    'the coordinator\'s review; completed, failed and canceled are terminal.',
 })
 export type TaskState = (typeof TASK_STATES)[number]
 

@@ -6,6 +6,7 @@ import { ProjectName, Timestamp } from './common.js'
 export const EVENT_TYPES = [
   'task.created', 'task.claimed', 'task.completed', 'task.failed', 'task.requeued', 'task.input_required',
   'task.lease_expired', 'task.canceled', 'task.report_rejected',
+  'task.ready', 'task.review_required', 'task.changes_requested', 'task.answered', 'task.escalated',
   'worker.registered', 'worker.offline', 'worker.online',
   'project.closed', 'project.finished',
 ] as const

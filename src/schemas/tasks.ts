@@ -2,14 +2,16 @@
 import { Type, type Static } from 'typebox'
 import { described, LeaseId, PageQuery, ProjectName, TaskId, TaskState, Timestamp, WorkerId } from './common.js'
 import { Event } from './events.js'
+import { Check, CheckResult } from './checks.js'
 
 const Paths = Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), { maxItems: 1000 })
 
 /** Files a task reads and writes, relative to the project root. */
 export const TaskFiles = Type.Object({
   read: Type.Optional(Paths),
-  write: Type.Optional(Paths),
-}, { additionalProperties: false, description: 'Files the task reads and writes, relative to the project root.' })
+  write: Type.Optional(described(Paths, 'Paths and globs (`*`, `?`, `**`; `dir/` = everything in dir) the task writes. Two tasks whose writes ' +
+    'overlap are never leased at the same time: the later one is held until the other is no longer working.')),
+}, { additionalProperties: false, description: 'Files the task reads and writes, relative to the workspace root.' })
 
 /** One task as the coordinator posts it. */
 export const TaskInput = Type.Object({
@@ -30,6 +32,19 @@ export const TaskInput = Type.Object({
     minimum: 1, maximum: 86400, description: 'Lease (visibility timeout) in seconds for this task; default from server config.',
   })),
   maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'Claims allowed before the task is dead-lettered as failed. Default 3.' })),
+  dependsOn: Type.Optional(Type.Array(TaskId, {
+    maxItems: 100,
+    uniqueItems: true,
+    description: 'Ids of tasks of the same project (this batch or earlier ones) that must be completed before this task is offered. ' +
+      'Their results come with the claim (`dependencies`). If one ends failed or canceled, this task is canceled too (reason in `attention`).',
+  })),
+  checks: Type.Optional(Type.Array(Check, {
+    maxItems: 50,
+    description: 'Machine checks run by the server when the worker reports completed; a failing one answers 422 and keeps the lease with the worker.',
+  })),
+  review: Type.Optional(Type.Boolean({
+    description: 'true = after its checks pass, the task waits in review-required for POST /tasks/{id}/review. Default: the batch\'s `review`.',
+  })),
 }, { additionalProperties: false })
 export type TaskInput = Static<typeof TaskInput>
 
@@ -40,6 +55,14 @@ export const CreateTasksBody = Type.Object({
   close: Type.Optional(Type.Boolean({
     description: 'true = this is the last batch: no more tasks are coming for the project. Workers get 410 once every task is finished.',
   })),
+  workspace: Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: 4096,
+    description: 'Absolute path of the folder the tasks work in: checks read files there, and `files` paths are relative to it. ' +
+      'Must be inside one of the server\'s COORD_WORKSPACE_ROOTS (default: the folder the server was started in).',
+    examples: ['/home/me/project'],
+  })),
+  review: Type.Optional(Type.Boolean({ description: 'Default `review` for the batch\'s tasks. Default false.' })),
 }, {
   additionalProperties: false,
   examples: [{
@@ -51,11 +74,27 @@ export const CreateTasksBody = Type.Object({
       context: { file: 'README.md' },
       acceptance: ['100-200 words', 'only sentences from the file'],
       files: { read: ['README.md'], write: ['out/README.summary.md'] },
+      checks: [{ kind: 'word-count', path: 'out/README.summary.md', min: 100, max: 200 }, { kind: 'deliverables' }],
+    }, {
+      id: 'task-002',
+      description: 'Merge the summaries into out/all.md.',
+      dependsOn: ['task-001'],
+      files: { write: ['out/all.md'] },
     }],
+    workspace: '/home/me/docs',
+    review: false,
     close: false,
   }],
 })
 export type CreateTasksBody = Static<typeof CreateTasksBody>
+
+/** Two tasks of a batch whose declared writes overlap: they will not be leased at the same time. */
+export const WriteOverlap = Type.Object({
+  tasks: Type.Array(TaskId, { minItems: 2, maxItems: 2 }),
+  patterns: Type.Array(Type.String(), { minItems: 2, maxItems: 2, description: 'The overlapping `files.write` entries, in the order of `tasks`.' }),
+  ordered: Type.Boolean({ description: 'true = dependsOn orders the two tasks, so they never run at once anyway.' }),
+})
+export type WriteOverlap = Static<typeof WriteOverlap>
 
 /** `POST /tasks` answer: which ids were created, which already existed identically. */
 export const CreateTasksResult = Type.Object({
@@ -63,6 +102,7 @@ export const CreateTasksResult = Type.Object({
   created: Type.Array(TaskId),
   existing: Type.Array(TaskId),
   closed: Type.Boolean({ description: 'Whether the project is closed (no more tasks coming).' }),
+  overlaps: Type.Array(WriteOverlap, { description: 'Pairs of this batch\'s tasks whose declared writes overlap (the later one is held while the other works).' }),
 })
 export type CreateTasksResult = Static<typeof CreateTasksResult>
 
@@ -88,8 +128,42 @@ export const TaskResult = Type.Object({
   attempt: Type.Integer(),
   reportedAt: Timestamp,
   question: Type.Optional(Type.String()),
+  details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  checks: Type.Optional(Type.Array(CheckResult, { description: 'The checks this report passed.' })),
 })
 export type TaskResult = Static<typeof TaskResult>
+
+/** A note appended to a task: an engineer's answer or the coordinator's review feedback. */
+export const TaskNote = Type.Object({
+  kind: Type.Union([Type.Literal('answer'), Type.Literal('review')]),
+  message: Type.String(),
+  by: Type.Union([Type.String(), Type.Null()]),
+  at: Timestamp,
+  decision: Type.Optional(Type.Union([Type.Literal('accept'), Type.Literal('changes')])),
+  question: Type.Optional(Type.String({ description: 'For an answer: what it answers.' })),
+})
+export type TaskNote = Static<typeof TaskNote>
+
+/** Why a task needs someone (input-required), or why it was canceled with its dependency. */
+export const Attention = Type.Object({
+  kind: Type.Union([Type.Literal('question'), Type.Literal('checks'), Type.Literal('conflict'), Type.Literal('dependency')]),
+  message: Type.String({ description: 'What happened, in words.' }),
+  at: Timestamp,
+  worker: Type.Union([WorkerId, Type.Null()]),
+  dependency: Type.Optional(TaskId),
+}, { description: 'question = a worker reported blocked; checks = checks failed too often; conflict = its deliverables collide with ' +
+  'another working task\'s declared writes; dependency = canceled because a dependency ended failed or canceled.' })
+export type Attention = Static<typeof Attention>
+
+/** Why a submitted task is not offered now. */
+export const Hold = Type.Object({
+  kind: Type.Union([Type.Literal('dependencies'), Type.Literal('files'), Type.Literal('backoff'), Type.Literal('reserved')]),
+  message: Type.String({ examples: ['waiting for task-001 (working)'] }),
+  tasks: Type.Optional(Type.Array(TaskId, { description: 'The dependencies still open, or the working tasks whose writes overlap.' })),
+  until: Type.Optional(Timestamp),
+}, { description: 'dependencies = a dependency is not completed yet; files = a working task writes overlapping files; backoff = retry after a ' +
+  'failed attempt; reserved = offered first to the worker that did it (after a review or an answer).' })
+export type Hold = Static<typeof Hold>
 
 /** A task as the API shows it. */
 export const Task = Type.Object({
@@ -111,14 +185,36 @@ export const Task = Type.Object({
   createdAt: Timestamp,
   updatedAt: Timestamp,
   finishedAt: Type.Union([Timestamp, Type.Null()]),
+  dependsOn: Type.Array(TaskId),
+  checks: Type.Array(Check, { description: 'Machine checks; `acceptance` criteria are shown to the worker but not machine-checked.' }),
+  review: Type.Boolean({ description: 'Whether the task waits for the coordinator\'s review after its checks pass.' }),
+  workspace: Type.Union([Type.String(), Type.Null()], { description: 'The folder the task works in (files and checks are relative to it).' }),
+  notes: Type.Array(TaskNote, { description: 'Answers and review feedback, oldest first: read them before working.' }),
+  attention: Type.Union([Attention, Type.Null()]),
+  checkRejections: Type.Integer({ description: 'Completed reports refused by the checks so far.' }),
+  availableAt: Type.Union([Timestamp, Type.Null()], { description: 'Not offered before this time (retry backoff or reservation).' }),
+  reservedFor: Type.Union([WorkerId, Type.Null()], { description: 'Until availableAt, only this worker is offered the task.' }),
+  hold: Type.Optional(Type.Union([Hold, Type.Null()], { description: 'Why a submitted task is not offered now (GET /tasks, GET /tasks/{id}).' })),
 })
 export type Task = Static<typeof Task>
+
+/** A dependency's outcome, handed to the worker of a dependent task with its claim. */
+export const DependencyResult = Type.Object({
+  id: TaskId,
+  description: Type.String(),
+  summary: Type.String(),
+  deliverables: Type.Array(Type.String()),
+  details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  worker: Type.Union([WorkerId, Type.Null()]),
+})
+export type DependencyResult = Static<typeof DependencyResult>
 
 /** A task handed to a worker together with its lease. */
 export const Assignment = Type.Object({
   task: Task,
   lease: Lease,
   resumed: Type.Boolean({ description: 'true = you already held this lease (e.g. after a restart); carry on with the same leaseId.' }),
+  dependencies: Type.Array(DependencyResult, { description: 'Results of the tasks this one depends on: what came before you.' }),
 })
 export type Assignment = Static<typeof Assignment>
 
@@ -187,6 +283,13 @@ export const ReportResult = Type.Object({
   accepted: Type.Boolean({ description: 'Always true on 200: the report changed (or had already changed) the task.' }),
   duplicate: Type.Boolean({ description: 'true = the same report had already been accepted (a safe retry).' }),
   task: ReportedTask,
+  checks: Type.Optional(Type.Array(CheckResult, { description: 'The checks run on this report (all passed).' })),
+  undeclared: Type.Optional(Type.Array(Type.String(), {
+    description: 'Deliverables outside the task\'s declared `files.write`: tell the coordinator why, or declare them next time.',
+  })),
+  conflicts: Type.Optional(Type.Array(Type.Object({ file: Type.String(), task: TaskId, pattern: Type.String() }), {
+    description: 'Deliverables declared by another working task: your report is kept, and the task waits for the engineer (input-required).',
+  })),
   next: Type.Optional(NextOutcome),
 })
 export type ReportResult = Static<typeof ReportResult>
@@ -216,6 +319,7 @@ export const ReportRecord = Type.Object({
   details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   accepted: Type.Boolean(),
   rejection: Type.Union([Type.String(), Type.Null()], { description: 'Error code when the report was refused (e.g. LEASE_SUPERSEDED).' }),
+  checks: Type.Optional(Type.Array(CheckResult, { description: 'Check results of a completed report (failed ones for CHECKS_FAILED).' })),
   reportedAt: Timestamp,
 })
 export type ReportRecord = Static<typeof ReportRecord>

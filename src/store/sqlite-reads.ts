@@ -8,11 +8,15 @@ import { TASK_STATES } from '../schemas/common.js'
 import type { Event } from '../schemas/events.js'
 import type { Task, TaskDetail, TaskPage } from '../schemas/tasks.js'
 import type { ProjectSummary } from '../schemas/workers.js'
-import type { HistoryPage, LeaseFacts, StorageGuard, StoreHealth, TaskListQuery, WorkerRow } from './store.js'
-import { iso, TASK_SELECT, toEvent, toLeaseRecord, toReportRecord, toTask, type EventRow, type LeaseRow, type ReportRow, type TaskRow } from './sqlite-rows.js'
+import type { HistoryPage, LeaseFacts, StorageGuard, StoreHealth, TaskListQuery, WorkerRow, WorkingWrites } from './store.js'
+import type { MetricsHistory } from '../lifecycle/metrics.js'
+import type { TaskState } from '../schemas/common.js'
+import { iso, sqlInt, TASK_SELECT, toEvent, toLeaseRecord, toReportRecord, toTask, type EventRow, type LeaseRow, type ReportRow, type TaskRow } from './sqlite-rows.js'
 import { statementCache, type Statements } from './sqlite-statements.js'
-import { toLeaseFacts, toWorkerRow, type WorkerDbRow } from './sqlite-tx.js'
+import { toLeaseFacts, toWorkerRow, workingWrites, type WorkerDbRow } from './sqlite-tx.js'
 import { asStorageError } from './storage-errors.js'
+
+const sqlIntLease = sqlInt('lease_ms')
 
 export class SqliteReads {
   /** Prepared statements by SQL text. */
@@ -50,6 +54,62 @@ export class SqliteReads {
 
   async nextLeaseDeadline (): Promise<number | null> {
     return this.read(() => (this.sql('SELECT min(expires_at) AS d FROM leases WHERE ended_at IS NULL').get() as { d: number | null }).d)
+  }
+
+  async nextAvailableAt (now: number): Promise<number | null> {
+    return this.read(() => (this.sql(`SELECT min(available_at) AS d FROM tasks
+      WHERE state = 'submitted' AND available_at > 0 AND available_at > ?`).get(now) as { d: number | null }).d)
+  }
+
+  async attentionTasks (project: string | undefined, limit: number): Promise<{ blocked: Task[], failed: Task[], submitted: Task[] }> {
+    return this.read(() => {
+      const of = (state: TaskState): Task[] => (this.sql(`${TASK_SELECT} WHERE t.state = @state AND (@project IS NULL OR t.project = @project)
+        ORDER BY t.updated_at, t.seq LIMIT @limit`).all({ state, project: project ?? null, limit }) as TaskRow[]).map(toTask)
+      return { blocked: of('input-required'), failed: of('failed'), submitted: of('submitted') }
+    })
+  }
+
+  async workingWrites (project: string): Promise<WorkingWrites[]> {
+    return this.read(() => workingWrites(this.sql, project))
+  }
+
+  async taskStates (ids: readonly string[]): Promise<Map<string, TaskState>> {
+    return this.read(() => {
+      const rows = this.sql('SELECT id, state FROM tasks WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(ids)) as
+        Array<{ id: string, state: TaskState }>
+      return new Map(rows.map((r) => [r.id, r.state]))
+    })
+  }
+
+  async metricsHistory (project: string, now: number): Promise<MetricsHistory | null> {
+    return this.read(() => {
+      if (this.sql('SELECT 1 FROM projects WHERE name = ?').get(project) === undefined) return null
+      const tasks = this.sql(`SELECT t.id, t.type, t.state, t.created_at, t.finished_at, ${sqlIntLease}, t.notes FROM tasks t WHERE t.project = ?`)
+        .all(project) as Array<{ id: string, type: string, state: TaskState, created_at: number, finished_at: number | null, lease_ms: number, notes: string }>
+      const leases = this.sql(`SELECT l.* FROM leases l JOIN tasks t ON t.id = l.task_id WHERE t.project = ?`).all(project) as LeaseRow[]
+      const reports = this.sql(`SELECT r.task_id, r.worker, r.status, r.accepted, r.rejection, r.context_score, r.created_at
+        FROM reports r JOIN tasks t ON t.id = r.task_id WHERE t.project = ?`).all(project) as
+        Array<{ task_id: string, worker: string, status: string, accepted: number, rejection: string | null, context_score: number | null, created_at: number }>
+      const notes: MetricsHistory['notes'] = []
+      for (const t of tasks) {
+        for (const n of toTask({ notes: t.notes } as unknown as TaskRow).notes) {
+          notes.push({ taskId: t.id, kind: n.kind, decision: n.decision ?? null, by: n.by, at: Date.parse(n.at) })
+        }
+      }
+      return {
+        project,
+        now,
+        tasks: tasks.map((t) => ({ id: t.id, type: t.type, state: t.state, createdAt: t.created_at, finishedAt: t.finished_at, leaseMs: t.lease_ms })),
+        leases: leases.map((l) => ({
+          taskId: l.task_id, worker: l.worker, attempt: l.attempt, grantedAt: l.granted_at, expiresAt: l.expires_at,
+          endedAt: l.ended_at, endReason: l.end_reason === 'escalated' ? 'blocked' : l.end_reason,
+        })),
+        reports: reports.map((r) => ({
+          taskId: r.task_id, worker: r.worker, status: r.status, accepted: r.accepted === 1, rejection: r.rejection, contextScore: r.context_score, at: r.created_at,
+        })),
+        notes,
+      }
+    })
   }
 
   async onlineWorkers (): Promise<Array<{ id: string, lastSeenAt: number }>> {

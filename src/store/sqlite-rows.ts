@@ -19,7 +19,11 @@
 import { Compile } from 'typebox/compile'
 import { Type, type TSchema } from 'typebox'
 import type { Event, EventType } from '../schemas/events.js'
-import { TaskResult as TaskResultSchema, type Lease, type LeaseRecord, type ReportRecord, type Task, type TaskResult } from '../schemas/tasks.js'
+import {
+  Attention as AttentionSchema, TaskNote as TaskNoteSchema, TaskResult as TaskResultSchema,
+  type Attention, type Lease, type LeaseRecord, type ReportRecord, type Task, type TaskNote, type TaskResult,
+} from '../schemas/tasks.js'
+import { Check as CheckSchema, CheckResult as CheckResultSchema, type Check, type CheckResult } from '../schemas/checks.js'
 import { TASK_STATES, type TaskState } from '../schemas/common.js'
 import type { LeaseEnd } from '../lifecycle/rules.js'
 
@@ -53,6 +57,17 @@ const checker = (schema: TSchema): ((v: unknown) => boolean) => {
 }
 const isObject = checker(Type.Record(Type.String(), Type.Unknown()))
 const isTaskResult = checker(TaskResultSchema)
+const isAttention = checker(AttentionSchema)
+const itemsOf = <T>(schema: TSchema) => {
+  const check = checker(schema)
+  return (text: unknown): T[] => {
+    const v = json<unknown>(() => true, text, [])
+    return Array.isArray(v) ? v.filter((x) => check(x)) as T[] : []
+  }
+}
+const checksOf = itemsOf<Check>(CheckSchema)
+const notesOf = itemsOf<TaskNote>(TaskNoteSchema)
+const checkResultsOf = itemsOf<CheckResult>(CheckResultSchema)
 /** The strings of an array; anything else is `[]`. */
 const stringItems = (v: unknown): string[] => (Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : [])
 const strings = (text: unknown): string[] => stringItems(json<unknown>(() => true, text, []))
@@ -99,6 +114,15 @@ export interface TaskRow {
   created_at: number
   updated_at: number
   finished_at: number | null
+  depends_on: string
+  checks: string
+  review: number
+  workspace: string | null
+  notes: string
+  attention: string | null
+  check_rejections: number
+  available_at: number
+  reserved_for: string | null
   /** From the join with the live lease. */
   live_worker: string | null
   live_expires_at: number | null
@@ -108,6 +132,7 @@ export interface TaskRow {
 export const TASK_SELECT = `SELECT t.seq, t.id, t.project, t.type, t.description, t.context, t.acceptance, t.files,
   ${sqlInt('priority')}, ${sqlInt('lease_ms')}, ${sqlInt('max_attempts')}, ${sqlInt('attempts')},
   t.input, t.spec_hash, t.state, t.lease_id, t.result, t.created_at, t.updated_at, t.finished_at,
+  t.depends_on, t.checks, t.review, t.workspace, t.notes, t.attention, t.check_rejections, t.available_at, t.reserved_for,
   l.worker AS live_worker, l.expires_at AS live_expires_at
   FROM tasks t LEFT JOIN leases l ON l.id = t.lease_id AND l.ended_at IS NULL`
 
@@ -140,6 +165,15 @@ export function toTask (r: TaskRow): Task {
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
     finishedAt: isoOrNull(r.finished_at),
+    dependsOn: strings(r.depends_on),
+    checks: checksOf(r.checks),
+    review: r.review === 1,
+    workspace: strOrNull(r.workspace),
+    notes: notesOf(r.notes),
+    attention: json<Attention | null>(isAttention, r.attention, null),
+    checkRejections: Math.max(0, int(r.check_rejections, 0)),
+    availableAt: Number.isSafeInteger(r.available_at) && r.available_at > 0 ? iso(r.available_at) : null,
+    reservedFor: strOrNull(r.reserved_for),
   }
 }
 
@@ -192,6 +226,7 @@ export interface ReportRow {
   details: string | null
   accepted: number
   rejection: string | null
+  checks: string | null
   created_at: number
 }
 
@@ -210,6 +245,7 @@ export function toReportRecord (r: ReportRow): ReportRecord {
     ...(details === undefined ? {} : { details }),
     accepted: r.accepted === 1,
     rejection: strOrNull(r.rejection),
+    ...(r.checks === null || r.checks === undefined ? {} : { checks: checkResultsOf(r.checks) }),
     reportedAt: iso(r.created_at),
   }
 }

@@ -6,10 +6,11 @@
 import { CoordError } from '../errors.js'
 import type { TaskState } from '../schemas/common.js'
 import type { EventType } from '../schemas/events.js'
-import type { Task, TaskInput } from '../schemas/tasks.js'
+import type { Attention, Task, TaskInput, TaskNote } from '../schemas/tasks.js'
+import type { Check } from '../schemas/checks.js'
 import type { TaskSpec } from '../lifecycle/task-spec.js'
 import type {
-  ClaimFilter, EventDraft, LeaseEnd, LeaseFacts, PickOptions, ProjectFacts, ReportRecordInput, StoreTx, TaskFacts, TaskPatch, WorkerRow,
+  ClaimFilter, EventDraft, LeaseEnd, LeaseFacts, PickOptions, ProjectFacts, ReportRecordInput, StoreTx, TaskFacts, TaskPatch, WorkerRow, WorkingWrites,
 } from './store.js'
 import { sqlInt, TASK_SELECT, toTask, type LeaseRow, type TaskRow } from './sqlite-rows.js'
 import type { Statements } from './sqlite-statements.js'
@@ -21,6 +22,9 @@ const PICK_WHERE: Record<string, string> = {
   type: "t.type = @type AND t.state = 'submitted'",
   both: "t.project = @project AND t.type = @type AND t.state = 'submitted'",
 }
+/** Offered only once every dependency completed and any backoff or reservation is over. */
+const READY = 'AND t.deps_pending = 0 AND t.available_at <= @now'
+const EXCLUDE = 'AND t.id NOT IN (SELECT value FROM json_each(@exclude))'
 const SKIP_RETRIES = `AND NOT EXISTS (SELECT 1 FROM leases l WHERE l.id = t.lease_id AND l.worker = @worker
   AND l.end_reason IN ('failed', 'expired'))`
 
@@ -29,10 +33,24 @@ function filterShape (f: ClaimFilter): string {
   return f.type !== undefined ? 'type' : 'none'
 }
 
-/** The claim query for a filter (named parameters @project, @type, @worker as the filter needs). */
-export function pickSql (filter: ClaimFilter, skipRetries: boolean): string {
-  return `SELECT t.id FROM tasks t WHERE ${PICK_WHERE[filterShape(filter)] as string} ${skipRetries ? SKIP_RETRIES : ''} ` +
-    'ORDER BY t.priority DESC, t.seq LIMIT 1'
+/** The claim query for a filter (named parameters @now, and @project, @type, @worker, @exclude as the filter needs). */
+export function pickSql (filter: ClaimFilter, skipRetries: boolean, exclude = false): string {
+  return `SELECT t.id FROM tasks t WHERE ${PICK_WHERE[filterShape(filter)] as string} ${READY} ${skipRetries ? SKIP_RETRIES : ''} ` +
+    `${exclude ? EXCLUDE : ''} ORDER BY t.priority DESC, t.seq LIMIT 1`
+}
+
+/** JSON text to a value, or `fallback` when it does not parse. */
+function parsed<T> (text: string | null, fallback: T): T {
+  if (text === null) return fallback
+  try {
+    return JSON.parse(text) as T
+  } catch {
+    return fallback
+  }
+}
+const stringList = (text: string | null): string[] => {
+  const v = parsed<unknown>(text, [])
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []
 }
 
 export function toLeaseFacts (r: LeaseRow): LeaseFacts {
@@ -80,6 +98,35 @@ export function toWorkerRow (r: WorkerDbRow): WorkerRow {
   }
 }
 
+interface FactsRow {
+  id: string
+  project: string
+  state: TaskState
+  attempts: number
+  max_attempts: number
+  lease_ms: number
+  lease_id: string | null
+  type: string
+  files: string
+  depends_on: string
+  deps_pending: number
+  checks: string
+  review: number
+  workspace: string | null
+  attention: string | null
+  check_rejections: number
+}
+
+/** Working tasks of `project` that declared writes (served by the partial index `tasks_working_writes`). */
+export function workingWrites (sql: Statements, project: string): WorkingWrites[] {
+  const rows = sql(`SELECT t.id, t.files, l.worker FROM tasks t LEFT JOIN leases l ON l.id = t.lease_id AND l.ended_at IS NULL
+    WHERE t.project = ? AND t.state = 'working' AND t.has_writes = 1`).all(project) as Array<{ id: string, files: string, worker: string | null }>
+  return rows.map((r) => {
+    const f = parsed<{ write?: unknown }>(r.files, {})
+    return { id: r.id, writes: Array.isArray(f.write) ? f.write.filter((x): x is string => typeof x === 'string') : [], worker: r.worker }
+  })
+}
+
 /** One transaction's statements. Collects the projects and types of the events it appends. */
 export class SqliteTx implements StoreTx {
   readonly projects = new Set<string | null>()
@@ -97,19 +144,65 @@ export class SqliteTx implements StoreTx {
     return found
   }
 
-  async insertTask (s: TaskSpec, input: TaskInput, now: number): Promise<void> {
+  async insertTask (s: TaskSpec, input: TaskInput, now: number, depsPending: number): Promise<void> {
     this.sql(`INSERT INTO tasks (id, project, type, description, context, acceptance, files, priority, lease_ms,
-      max_attempts, input, spec_hash, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?)`)
+      max_attempts, input, spec_hash, state, created_at, updated_at, depends_on, deps_pending, checks, review, workspace, has_writes)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitted', ?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(s.id, s.project, s.type, s.description, JSON.stringify(s.context), JSON.stringify(s.acceptance), JSON.stringify(s.files),
-        s.priority, s.leaseMs, s.maxAttempts, JSON.stringify(input), s.hash, now, now)
+        s.priority, s.leaseMs, s.maxAttempts, JSON.stringify(input), s.hash, now, now, JSON.stringify(s.dependsOn), depsPending,
+        JSON.stringify(s.checks), s.review ? 1 : 0, s.workspace, s.files.write.length > 0 ? 1 : 0)
+  }
+
+  async insertDependency (dependsOn: string, taskId: string): Promise<void> {
+    this.sql('INSERT OR IGNORE INTO task_deps (depends_on, task_id) VALUES (?, ?)').run(dependsOn, taskId)
+  }
+
+  async dependents (taskId: string): Promise<string[]> {
+    const rows = this.sql(`SELECT d.task_id AS id FROM task_deps d JOIN tasks t ON t.id = d.task_id
+      WHERE d.depends_on = ? ORDER BY t.seq`).all(taskId) as Array<{ id: string }>
+    return rows.map((r) => r.id)
+  }
+
+  async appendNote (taskId: string, note: TaskNote): Promise<void> {
+    this.sql(`UPDATE tasks SET notes = json_insert(CASE WHEN json_valid(notes) AND json_type(notes) = 'array' THEN notes ELSE '[]' END,
+      '$[#]', json(?)) WHERE id = ?`).run(JSON.stringify(note), taskId)
+  }
+
+  async reservedFor (worker: string, filter: ClaimFilter): Promise<string | null> {
+    const r = this.sql(`SELECT t.id FROM tasks t WHERE t.reserved_for = @worker AND t.state = 'submitted' AND t.deps_pending = 0
+      AND (@project IS NULL OR t.project = @project) AND (@type IS NULL OR t.type = @type) ORDER BY t.priority DESC, t.seq LIMIT 1`)
+      .get({ worker, project: filter.project ?? null, type: filter.type ?? null }) as { id: string } | undefined
+    return r?.id ?? null
+  }
+
+  async workingWrites (project: string): Promise<WorkingWrites[]> {
+    return workingWrites(this.sql, project)
   }
 
   async task (id: string): Promise<TaskFacts | null> {
-    const r = this.sql(`SELECT t.id, t.project, t.state, ${sqlInt('attempts')}, ${sqlInt('max_attempts')}, ${sqlInt('lease_ms')}, t.lease_id
-      FROM tasks t WHERE t.id = ?`).get(id) as
-      { id: string, project: string, state: TaskState, attempts: number, max_attempts: number, lease_ms: number, lease_id: string | null } | undefined
+    const r = this.sql(`SELECT t.id, t.project, t.state, ${sqlInt('attempts')}, ${sqlInt('max_attempts')}, ${sqlInt('lease_ms')}, t.lease_id,
+      t.type, t.files, t.depends_on, t.deps_pending, t.checks, t.review, t.workspace, t.attention, t.check_rejections
+      FROM tasks t WHERE t.id = ?`).get(id) as FactsRow | undefined
     if (r === undefined) return null
-    return { id: r.id, project: r.project, state: r.state, attempts: r.attempts, maxAttempts: r.max_attempts, leaseMs: r.lease_ms, leaseId: r.lease_id }
+    const files = parsed<{ write?: unknown }>(r.files, {})
+    return {
+      id: r.id,
+      project: r.project,
+      state: r.state,
+      attempts: r.attempts,
+      maxAttempts: r.max_attempts,
+      leaseMs: r.lease_ms,
+      leaseId: r.lease_id,
+      type: r.type,
+      writes: Array.isArray(files.write) ? files.write.filter((x): x is string => typeof x === 'string') : [],
+      dependsOn: stringList(r.depends_on),
+      depsPending: Number.isSafeInteger(r.deps_pending) ? r.deps_pending : 0,
+      checks: parsed<Check[]>(r.checks, []),
+      review: r.review === 1,
+      workspace: r.workspace,
+      attention: parsed<Attention | null>(r.attention, null),
+      checkRejections: Number.isSafeInteger(r.check_rejections) ? r.check_rejections : 0,
+    }
   }
 
   async taskView (id: string): Promise<Task> {
@@ -126,16 +219,24 @@ export class SqliteTx implements StoreTx {
     if (p.leaseId !== undefined) { sets.push('lease_id = @leaseId'); values.leaseId = p.leaseId }
     if (p.result !== undefined) { sets.push('result = @result'); values.result = p.result === null ? null : JSON.stringify(p.result) }
     if (p.finishedAt !== undefined) { sets.push('finished_at = @finishedAt'); values.finishedAt = p.finishedAt }
+    if (p.maxAttempts !== undefined) { sets.push('max_attempts = @maxAttempts'); values.maxAttempts = p.maxAttempts }
+    if (p.depsPending !== undefined) { sets.push('deps_pending = @depsPending'); values.depsPending = p.depsPending }
+    if (p.attention !== undefined) { sets.push('attention = @attention'); values.attention = p.attention === null ? null : JSON.stringify(p.attention) }
+    if (p.checkRejections !== undefined) { sets.push('check_rejections = @checkRejections'); values.checkRejections = p.checkRejections }
+    if (p.availableAt !== undefined) { sets.push('available_at = @availableAt'); values.availableAt = p.availableAt }
+    if (p.reservedFor !== undefined) { sets.push('reserved_for = @reservedFor'); values.reservedFor = p.reservedFor }
     this.sql(`UPDATE tasks SET ${sets.join(', ')} WHERE id = @id`).run(values)
   }
 
-  async pickQueued (filter: ClaimFilter, opts: PickOptions = {}): Promise<string | null> {
+  async pickQueued (filter: ClaimFilter, opts: PickOptions): Promise<string | null> {
     const skip = opts.skipRetriesOf !== undefined
-    const sql = pickSql(filter, skip)
-    const params: Record<string, unknown> = {}
+    const exclude = opts.exclude !== undefined && opts.exclude.length > 0
+    const sql = pickSql(filter, skip, exclude)
+    const params: Record<string, unknown> = { now: opts.now }
     if (filter.project !== undefined) params.project = filter.project
     if (filter.type !== undefined) params.type = filter.type
     if (skip) params.worker = opts.skipRetriesOf
+    if (exclude) params.exclude = JSON.stringify(opts.exclude)
     const r = this.sql(sql).get(params) as { id: string } | undefined
     return r?.id ?? null
   }
@@ -178,9 +279,9 @@ export class SqliteTx implements StoreTx {
 
   async insertReport (r: ReportRecordInput): Promise<void> {
     this.sql(`INSERT INTO reports (task_id, lease_id, worker, attempt, status, summary, deliverables, context_score, question, details,
-      accepted, rejection, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(r.taskId, r.leaseId, r.worker, r.attempt,
+      accepted, rejection, checks, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(r.taskId, r.leaseId, r.worker, r.attempt,
       r.status, r.summary, JSON.stringify(r.deliverables), r.contextScore, r.question, r.details === null ? null : JSON.stringify(r.details),
-      r.accepted ? 1 : 0, r.rejection, r.at)
+      r.accepted ? 1 : 0, r.rejection, r.checks === null ? null : JSON.stringify(r.checks), r.at)
   }
 
   async project (name: string): Promise<ProjectFacts | null> {

@@ -10,7 +10,9 @@
  * All times are epoch milliseconds. Methods throw `CoordError` STORAGE_UNAVAILABLE (503) when the
  * storage fails (disk full, file locked or replaced) and plain errors for bugs.
  */
-import type { TaskInput, Task, TaskDetail, TaskPage, TaskResult } from '../schemas/tasks.js'
+import type { Attention, TaskInput, Task, TaskDetail, TaskNote, TaskPage, TaskResult } from '../schemas/tasks.js'
+import type { Check, CheckResult } from '../schemas/checks.js'
+import type { MetricsHistory } from '../lifecycle/metrics.js'
 import type { Event, EventType } from '../schemas/events.js'
 import type { ProjectSummary } from '../schemas/workers.js'
 import type { TaskState } from '../schemas/common.js'
@@ -22,8 +24,8 @@ export interface ClaimFilter {
   type?: string | undefined
 }
 
-/** Why a lease ended; `null` while it is live. */
-export type LeaseEnd = 'completed' | 'failed' | 'blocked' | 'expired' | 'canceled' | 'released'
+/** Why a lease ended; `null` while it is live. `escalated`: the checks failed too often and the task went to the engineer. */
+export type LeaseEnd = 'completed' | 'failed' | 'blocked' | 'expired' | 'canceled' | 'released' | 'escalated'
 
 /** The facts of a task the rules decide on. `leaseId` is the task's latest lease, live or not. */
 export interface TaskFacts {
@@ -35,6 +37,18 @@ export interface TaskFacts {
   /** Lease length in ms. */
   leaseMs: number
   leaseId: string | null
+  type: string
+  /** `files.write` as posted (paths and globs). */
+  writes: string[]
+  dependsOn: string[]
+  /** Dependencies not completed yet; the task is offered only at 0. */
+  depsPending: number
+  checks: Check[]
+  review: boolean
+  /** Realpath of the workspace root, or null. */
+  workspace: string | null
+  attention: Attention | null
+  checkRejections: number
 }
 
 /** A stored lease. Times in ms. */
@@ -82,6 +96,7 @@ export interface ReportRecordInput {
   details: Record<string, unknown> | null
   accepted: boolean
   rejection: string | null
+  checks: CheckResult[] | null
   at: number
 }
 
@@ -102,13 +117,31 @@ export interface TaskPatch {
   leaseId?: string | null
   result?: TaskResult | null
   finishedAt?: number | null
+  depsPending?: number
+  maxAttempts?: number
+  attention?: Attention | null
+  checkRejections?: number
+  /** Not offered before this time (ms); 0 = at once. */
+  availableAt?: number
+  reservedFor?: string | null
   updatedAt: number
 }
 
-/** Which queued task to pick. */
+/** Which queued task to pick. Only tasks with no pending dependency and `availableAt <= now` are picked. */
 export interface PickOptions {
+  /** Epoch ms. */
+  now: number
   /** Skip tasks whose latest lease is this worker's and ended `failed` or `expired`. */
   skipRetriesOf?: string
+  /** Task ids not to pick (held by a file conflict). */
+  exclude?: readonly string[]
+}
+
+/** A working task's declared writes. */
+export interface WorkingWrites {
+  id: string
+  writes: string[]
+  worker: string | null
 }
 
 /**
@@ -118,13 +151,24 @@ export interface PickOptions {
 export interface StoreTx {
   /** The stored identity of each id that exists: project, content hash and the task as posted. */
   existingTasks (ids: string[]): Promise<Map<string, { project: string, specHash: string, input: TaskInput }>>
-  insertTask (spec: TaskSpec, input: TaskInput, now: number): Promise<void>
+  /** Insert a task; `depsPending` is how many of its dependencies are not completed yet. */
+  insertTask (spec: TaskSpec, input: TaskInput, now: number, depsPending: number): Promise<void>
+  /** Record that `taskId` waits for `dependsOn`. */
+  insertDependency (dependsOn: string, taskId: string): Promise<void>
+  /** Ids of the tasks that depend on `taskId`, in posting order. */
+  dependents (taskId: string): Promise<string[]>
+  /** Append a note to the task's `notes`. */
+  appendNote (taskId: string, note: TaskNote): Promise<void>
+  /** The worker's reserved task (state submitted, no pending dependency) that matches `filter`, if any. */
+  reservedFor (worker: string, filter: ClaimFilter): Promise<string | null>
+  /** Working tasks of the project that declared writes (the live side of every file-conflict check). */
+  workingWrites (project: string): Promise<WorkingWrites[]>
   task (id: string): Promise<TaskFacts | null>
   /** The task as the API shows it (with its live lease). @throws Error when it does not exist */
   taskView (id: string): Promise<Task>
   updateTask (id: string, patch: TaskPatch): Promise<void>
   /** The best queued task for `filter`: highest priority, then posting order; null when none. Uses an index. */
-  pickQueued (filter: ClaimFilter, opts?: PickOptions): Promise<string | null>
+  pickQueued (filter: ClaimFilter, opts: PickOptions): Promise<string | null>
 
   lease (id: string): Promise<LeaseFacts | null>
   /** The worker's live lease (`endedAt` null), if any: at most one exists (enforced by the store). */
@@ -211,6 +255,19 @@ export interface Store {
   liveLeaseView (worker: string): Promise<{ task: Task, lease: LeaseFacts } | null>
   /** The earliest deadline of a live lease, or null when none is live. */
   nextLeaseDeadline (): Promise<number | null>
+  /** The earliest `availableAt` after `now` of a submitted task (a retry backoff or reservation ending), or null. */
+  nextAvailableAt (now: number): Promise<number | null>
+  /**
+   * Tasks that may need a human or are held, for escalations and holds: states `input-required` and
+   * `failed`, plus `submitted` ones (all of them, oldest first), at most `limit` each, optionally of one project.
+   */
+  attentionTasks (project: string | undefined, limit: number): Promise<{ blocked: Task[], failed: Task[], submitted: Task[] }>
+  /** Working tasks of the project that declared writes. */
+  workingWrites (project: string): Promise<WorkingWrites[]>
+  /** The states of these task ids (unknown ids left out). */
+  taskStates (ids: readonly string[]): Promise<Map<string, Task['state']>>
+  /** Everything the metrics are computed from, for one project; null when the project does not exist. */
+  metricsHistory (project: string, now: number): Promise<MetricsHistory | null>
   /** Workers not declared offline, with their stored `lastSeenAt`. */
   onlineWorkers (): Promise<Array<{ id: string, lastSeenAt: number }>>
   /** Whether the project (or, with none, every project) is finished; false while no project exists. */
