@@ -49,9 +49,10 @@ function groupBy<T> (rows: T[], key: (row: T) => string): Map<string, T[]> {
 }
 
 /**
- * Compute a project's metrics from its history. Pure and total: it throws nothing, and an empty
- * history gives zeros and the documented nulls (never NaN or Infinity). Released leases (handed back
- * because the worker had gone before receiving them) are left out of every number.
+ * Compute a project's metrics from its history. Pure; an empty history gives zeros and the documented
+ * nulls (never NaN or Infinity). Released leases (handed back because the worker had gone before
+ * receiving them) are left out of every number. Throws RangeError (from toISOString) only when `now`
+ * or a time it prints is not a valid epoch-ms number, which stored rows never are.
  */
 export function computeMetrics (h: MetricsHistory): ProjectMetrics {
   const leases = h.leases.filter((l) => l.endReason !== 'released')
