@@ -3,7 +3,9 @@
  * `coord serve` flag (the variable's name in kebab case without `COORD_`: `COORD_LEASE_SECONDS` is
  * `--lease-seconds`). Invalid values stop start-up with a message that names the variable.
  */
+import { delimiter, resolve } from 'node:path'
 import envSchema from 'env-schema'
+import type { WorkflowConfig } from './lifecycle/task-lifecycle.js'
 import { Type, type Static } from 'typebox'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -69,8 +71,51 @@ export const ConfigSchema = Type.Object({
     default: 10,
     description: 'Seconds an idle keep-alive connection stays open between requests.',
   }),
+  COORD_WORKSPACE_ROOTS: Type.String({
+    default: '',
+    description: 'Folders (separated by `:`) a batch\'s `workspace` must be inside; checks read files only there. ' +
+      'Empty = the folder the server was started in.',
+  }),
+  COORD_COMMAND_CHECKS: Type.Boolean({
+    default: false,
+    description: 'true = tasks may carry `command` checks (e.g. `npm test`), run in the workspace when a worker reports completed.',
+  }),
+  COORD_COMMAND_TIMEOUT_SECONDS: Type.Integer({
+    minimum: 1, maximum: 3600, default: 300, description: 'Longest a command check may run; it is killed after that and fails.',
+  }),
+  COORD_MAX_CHECK_REJECTIONS: Type.Integer({
+    minimum: 1, maximum: 100, default: 3, description: 'Completed reports refused by the checks (422) after which the task goes to the engineer.',
+  }),
+  COORD_RETRY_BACKOFF_SECONDS: Type.Integer({
+    minimum: 0, maximum: 3600, default: 5,
+    description: 'Wait before a task whose attempt failed is offered again; doubles per attempt (0 = at once). A lapsed lease is re-offered at once.',
+  }),
+  COORD_RETRY_BACKOFF_MAX_SECONDS: Type.Integer({ minimum: 0, maximum: 86400, default: 300, description: 'Cap on the retry backoff.' }),
+  COORD_RESERVE_SECONDS: Type.Integer({
+    minimum: 0, maximum: 3600, default: 30,
+    description: 'A task sent back by a review or an answer is offered only to the worker that did it for this long (0 = to anyone at once).',
+  }),
+  COORD_UNCLAIMABLE_SECONDS: Type.Integer({
+    minimum: 1, maximum: 86400, default: 300,
+    description: 'A ready task that no connected worker polls for (its type or project) is escalated after waiting this long.',
+  }),
 })
 export type Config = Static<typeof ConfigSchema>
+
+/** The workflow settings of a configuration, in the lifecycle's units (ms). */
+export function workflowSettings (c: Config): WorkflowConfig {
+  const roots = c.COORD_WORKSPACE_ROOTS.split(delimiter).filter((r) => r !== '')
+  return {
+    workspaceRoots: roots.length > 0 ? roots.map((r) => resolve(r)) : [process.cwd()],
+    commandChecks: c.COORD_COMMAND_CHECKS,
+    commandTimeoutMs: c.COORD_COMMAND_TIMEOUT_SECONDS * 1000,
+    maxCheckRejections: c.COORD_MAX_CHECK_REJECTIONS,
+    retryBaseMs: c.COORD_RETRY_BACKOFF_SECONDS * 1000,
+    retryMaxMs: c.COORD_RETRY_BACKOFF_MAX_SECONDS * 1000,
+    reserveMs: c.COORD_RESERVE_SECONDS * 1000,
+    unclaimableMs: c.COORD_UNCLAIMABLE_SECONDS * 1000,
+  }
+}
 
 /** CLI flag for an environment variable name: `COORD_LEASE_SECONDS` → `lease-seconds`. */
 export function flagName (envName: string): string {

@@ -4,7 +4,7 @@ import t from 'tap'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { openSqliteStore } from '../src/store/sqlite-open.js'
-import * as ops from '../src/lifecycle/operations.js'
+import { createTasks } from '../src/lifecycle/create-ops.js'
 import { toSpec } from '../src/lifecycle/task-spec.js'
 import { CoordError } from '../src/errors.js'
 import { tempDir } from './helper.js'
@@ -18,7 +18,7 @@ t.test('concurrent transactions share commits; a failing one rolls back alone', 
   t.teardown(() => store.close())
   const before = { ...store.stats }
   const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => store.transact(async (tx) => {
-    await ops.createTasks(tx, 'p', [{ id: `t${i}`, description: `t${i}` }], [spec(`t${i}`)], false, T0)
+    await createTasks(tx, 'p', [{ id: `t${i}`, description: `t${i}` }], [spec(`t${i}`)], false, T0)
     if (i === 7) throw new CoordError('TASK_CONFLICT', 'injected failure after a write')
     return i
   })))
@@ -44,7 +44,7 @@ t.test('a caller is answered only after its commit: a failing COMMIT fails every
   // A deferred foreign key violation is only detected at COMMIT: the whole batch must then fail.
   const db = (store as unknown as { db: Database.Database }).db
   db.pragma('defer_foreign_keys = ON')
-  const good = store.transact((tx) => ops.createTasks(tx, 'p', [{ id: 'a', description: 'a' }], [spec('a')], false, T0))
+  const good = store.transact((tx) => createTasks(tx, 'p', [{ id: 'a', description: 'a' }], [spec('a')], false, T0))
   const bad = store.transact(async () => {
     db.pragma('defer_foreign_keys = ON')
     db.prepare("INSERT INTO leases (id, task_id, worker, attempt, granted_at, expires_at) VALUES ('l', 'nope', 'w', 1, 0, 0)").run()
@@ -53,6 +53,6 @@ t.test('a caller is answered only after its commit: a failing COMMIT fails every
   t.equal(g.status, 'rejected', 'the good operation is not acknowledged when its commit failed')
   t.equal(b.status, 'rejected')
   t.equal(await store.getTask('a'), null, 'nothing of the batch was kept')
-  const after = await store.transact((tx) => ops.createTasks(tx, 'p', [{ id: 'a', description: 'a' }], [spec('a')], false, T0))
+  const after = await store.transact((tx) => createTasks(tx, 'p', [{ id: 'a', description: 'a' }], [spec('a')], false, T0))
   t.same(after.created, ['a'], 'the next batch commits normally')
 })

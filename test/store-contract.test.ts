@@ -5,6 +5,7 @@ import t, { type Test } from 'tap'
 import { Compile } from 'typebox/compile'
 import { EventData } from '../src/lifecycle/events.js'
 import * as ops from '../src/lifecycle/operations.js'
+import { createTasks } from '../src/lifecycle/create-ops.js'
 import { toSpec } from '../src/lifecycle/task-spec.js'
 import type { ReportBody, TaskInput } from '../src/schemas/tasks.js'
 import type { ClaimFilter, Store, StoreChange } from '../src/store/store.js'
@@ -13,15 +14,18 @@ import { storeFactories } from './stores.js'
 
 const defaults = { leaseMs: 60_000, maxAttempts: 2 }
 const T0 = 1_800_000_000_000
+/** No checks in these tasks; failed attempts are retried at once. */
+const POLICY: ops.ReportPolicy = { maxCheckRejections: 3, retryBaseMs: 0, retryMaxMs: 0 }
 
 function harness (store: Store) {
   return {
     create: (project: string, inputs: TaskInput[], close = false, now = T0) =>
-      store.transact((tx) => ops.createTasks(tx, project, inputs, inputs.map((i) => toSpec(i, project, defaults)), close, now)),
+      store.transact((tx) => createTasks(tx, project, inputs, inputs.map((i) => toSpec(i, project, defaults)), close, now)),
     claim: (worker: string, filter: ClaimFilter = {}, now = T0) => store.transact((tx) => ops.claim(tx, worker, filter, now)),
     report: async (taskId: string, body: ReportBody, now = T0) => {
-      const out = await store.transact((tx) => ops.report(tx, taskId, body, now))
+      const out = await store.transact((tx) => ops.report(tx, taskId, body, now, POLICY))
       if (out.kind === 'refused') throw out.error
+      if (out.kind !== 'accepted') throw new Error(`unexpected outcome ${out.kind}`)
       return out
     },
     expire: (now: number) => store.transact((tx) => ops.expireLeases(tx, now, 100)),

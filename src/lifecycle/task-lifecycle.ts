@@ -514,10 +514,12 @@ export class TaskLifecycle {
   /** `GET /status`: counts for one project, or for all when `project` is undefined. */
   async status (project?: string): Promise<Status> {
     const projects = await this.store.listProjects(project)
-    const counts = { submitted: 0, working: 0, 'input-required': 0, completed: 0, failed: 0, canceled: 0 }
+    const counts = { submitted: 0, working: 0, 'input-required': 0, 'review-required': 0, completed: 0, failed: 0, canceled: 0 }
     for (const p of projects) for (const k of Object.keys(counts) as Array<keyof typeof counts>) counts[k] += p.counts[k]
     const { workers } = await this.listWorkers({ limit: Number.MAX_SAFE_INTEGER })
     const tally = (s: Worker['state']): number => workers.filter((w) => w.state === s).length
+    const held = (await this.withHolds((await this.store.attentionTasks(project, 500)).submitted))
+      .flatMap((t) => (t.hold == null ? [] : [{ taskId: t.id, project: t.project, kind: t.hold.kind, message: t.hold.message }])).slice(0, 100)
     return {
       project: project ?? null,
       counts,
@@ -525,6 +527,7 @@ export class TaskLifecycle {
       queued: counts.submitted,
       activeLeases: counts.working,
       workers: { idle: tally('idle'), working: tally('working'), offline: tally('offline'), waiting: workers.filter((w) => w.waiting).length },
+      held,
       closed: projects.length > 0 && projects.every((p) => p.closed),
       done: projects.length > 0 && projects.every((p) => p.done),
       projects,

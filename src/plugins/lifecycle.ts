@@ -5,7 +5,7 @@
  */
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import type { Config } from '../config.js'
+import { workflowSettings, type Config } from '../config.js'
 import { TaskLifecycle } from '../lifecycle/task-lifecycle.js'
 import type { Store } from '../store/store.js'
 import { openSqliteStore } from '../store/sqlite-open.js'
@@ -31,6 +31,7 @@ async function lifecycle (app: FastifyInstance, opts: LifecycleOptions): Promise
     defaultLeaseMs: opts.config.COORD_LEASE_SECONDS * 1000,
     defaultMaxAttempts: opts.config.COORD_MAX_ATTEMPTS,
     offlineMs: opts.config.COORD_OFFLINE_SECONDS * 1000,
+    workflow: workflowSettings(opts.config),
   }, app.log)
   await lifecycle.start()
   app.decorate('lifecycle', lifecycle)
