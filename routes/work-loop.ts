@@ -66,7 +66,8 @@ const workLoop: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'reportTask',
       summary: 'Report completed / failed / blocked; with next=true also get your next task',
       description: '`completed` finishes the task; `failed` retries it until maxAttempts, then it is failed for good; `blocked` moves it to ' +
-        '`input-required` (put your question in `question`). Reporting the same status twice is a safe no-op (`duplicate: true`). ' +
+        '`input-required` (put your question in `question`). A task with `checks` is checked first: 422 CHECKS_FAILED lists what to fix. ' +
+        'A task with `review` waits in review-required after it. Reporting the same status twice is a safe no-op (`duplicate: true`). ' +
         'A late report on a lease that was re-claimed is 409 LEASE_SUPERSEDED but is kept in the task history. ' +
         'With `next=true` the answer also carries `next`: the outcome of a long poll of `wait` seconds (assigned / empty / finished).',
       params: TaskParams,
@@ -76,6 +77,9 @@ const workLoop: FastifyPluginAsyncTypebox = async (app) => {
         200: described(ReportResult, 'Report accepted (or a duplicate of an accepted one); with next=true, your next task in `next`.'),
         404: ErrorRef,
         409: ErrorRef,
+        422: described(ErrorRef, 'CHECKS_FAILED: the output failed the task\'s checks. `message` lists each failure; `details.failed` has them ' +
+          'as objects. Your lease is kept and extended: fix the output and report completed again (after COORD_MAX_CHECK_REJECTIONS the task ' +
+          'goes to the engineer and `details.escalated` is true).'),
         ...commonErrors,
       },
     },

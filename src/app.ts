@@ -21,6 +21,7 @@ import workerRoutes from '../routes/workers.js'
 import eventRoutes from '../routes/events.js'
 import statusRoutes from '../routes/status.js'
 import rootRoutes from '../routes/root.js'
+import workflowRoutes from '../routes/workflow.js'
 
 /** Options for `buildApp`. */
 export interface BuildOptions {
@@ -43,6 +44,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   await app.register(lifecycle, { config, ...(opts.store === undefined ? {} : { store: opts.store }) })
   await app.register(taskRoutes)
   await app.register(workLoopRoutes)
+  await app.register(workflowRoutes)
   await app.register(projectRoutes)
   await app.register(workerRoutes)
   await app.register(eventRoutes)

@@ -276,3 +276,32 @@ function itemsWitness (a: Item[], b: Item[]): string | null {
   })
   return segments === null ? null : segments.join('/')
 }
+
+/**
+ * `globMatches` that never throws: a stored pattern this version would refuse (posted before patterns
+ * were validated) matches only the identical path.
+ */
+export function matchesStored (path: string, pattern: string): boolean {
+  try {
+    return globMatches(path, pattern)
+  } catch {
+    return path === pattern
+  }
+}
+
+/** `writeOverlaps` that never throws: a stored pattern this version would refuse overlaps only an identical entry. */
+export function storedOverlaps (a: readonly string[], b: readonly string[]): Array<{ a: string, b: string }> {
+  const out: Array<{ a: string, b: string }> = []
+  for (const x of a) {
+    for (const y of b) {
+      let hit: boolean
+      try {
+        hit = patternsOverlap(x, y)
+      } catch {
+        hit = x === y
+      }
+      if (hit) out.push({ a: x, b: y })
+    }
+  }
+  return out
+}

@@ -13,7 +13,7 @@ import type { ProjectSummary } from '../schemas/workers.js'
 import { TASK_STATES } from '../schemas/common.js'
 import type { ClaimFilter, LeaseFacts, StoreTx, TaskFacts, WorkingWrites } from '../store/store.js'
 import { event, iso } from './events.js'
-import { globMatches, writeOverlaps } from './file-globs.js'
+import { matchesStored as globMatches, storedOverlaps as writeOverlaps } from './file-globs.js'
 import {
   afterReport, afterUnsuccessfulAttempt, attemptsAfterRelease, cancelRefusal, judge, keptDetails, OPEN_STATES, projectDone, retryBackoffMs,
 } from './rules.js'
@@ -209,7 +209,7 @@ export async function heartbeat (tx: StoreTx, taskId: string, worker: string, le
 /** A deliverable as a workspace-relative path: absolute paths inside the workspace lose their prefix; `./` is dropped. */
 function relativeDeliverable (d: string, workspace: string | null): string {
   if (workspace !== null && d.startsWith(workspace + '/')) return d.slice(workspace.length + 1)
-  return d.replace(/^(\.\/)+/, '')
+  return d.replaceAll('\\', '/').replace(/^(\.\/)+/, '')
 }
 
 /** A refused completed report: the checks failed. The lease stays with the worker (extended) unless this was one rejection too many. */

@@ -26,7 +26,7 @@ import { checkPathInside, resolveWorkspaceRoot, WorkspaceError } from '../checks
 import { checkProblems } from '../checks/validate-checks.js'
 import { runChecks } from '../checks/run-checks.js'
 import { DeadlineTimer } from './deadline-timer.js'
-import { globMatches, validateWritePattern } from './file-globs.js'
+import { matchesStored as globMatches, validateWritePattern } from './file-globs.js'
 import { computeMetrics } from './metrics.js'
 import * as ops from './operations.js'
 import { createTasks } from './create-ops.js'

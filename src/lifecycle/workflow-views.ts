@@ -8,7 +8,7 @@ import type { Hold, Task } from '../schemas/tasks.js'
 import type { Escalation } from '../schemas/workflow.js'
 import type { ClaimFilter, WorkingWrites } from '../store/store.js'
 import { iso } from './events.js'
-import { writeOverlaps } from './file-globs.js'
+import { storedOverlaps as writeOverlaps } from './file-globs.js'
 
 /**
  * Why the submitted task `t` is not offered now, or null (offered, or not submitted). Reasons in the

@@ -17,6 +17,7 @@ export const TAGS = [
   { name: 'coordinator', description: 'Post tasks, follow progress, close projects, cancel tasks.' },
   { name: 'worker', description: 'The worker loop: next → heartbeat → report (→ next).' },
   { name: 'observe', description: 'Status, workers, events and health, for the coordinator and the engineer.' },
+  { name: 'engineer', description: 'The human in the loop: the escalation queue, answers, and the project\'s metrics.' },
 ]
 
 async function openapi (app: FastifyInstance): Promise<void> {
