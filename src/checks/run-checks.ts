@@ -7,6 +7,7 @@ import { isAbsolute, posix, relative, resolve, sep } from 'node:path'
 import type { Check, CheckResult } from '../schemas/checks.js'
 import { firstMatch, RegexTimeoutError } from './bounded-regex.js'
 import { runCommand } from './command-check.js'
+import { jsonErrorOffset, lineColumn } from './json-position.js'
 import { compileSchema, describeSchemaErrors } from './json-schema.js'
 import { countWords, markdownHeadings } from './markdown.js'
 import { formatBytes, MAX_FILE_BYTES, readCheckedFile, type FileRead } from './read-file.js'
@@ -45,12 +46,12 @@ function lineAt (text: string, index: number): { line: number, text: string } {
   return { line, text: full.length > 200 ? full.slice(0, 200) + '…' : full }
 }
 
-/** JSON.parse's message, with the line and column of its `position N` when it gives one. */
+/** Where the JSON goes wrong (`at line 3, column 8: `) when it can be told, then JSON.parse's message. */
 function jsonSyntaxError (text: string, err: Error): string {
-  const position = /position (\d+)/.exec(err.message)?.[1]
-  if (position === undefined || /\(line \d+/.test(err.message)) return err.message
-  const before = text.slice(0, Number(position)).split('\n')
-  return `${err.message} (line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1})`
+  const offset = jsonErrorOffset(text)
+  if (offset === -1) return err.message
+  const { line, column } = lineColumn(text, offset)
+  return `at line ${line}, column ${column}: ${err.message}`
 }
 
 function tooLarge (path: string, file: Extract<FileRead, { ok: true }>, maxBytes: number): Verdict {
@@ -92,7 +93,7 @@ function judgeText (check: FileCheck, text: string): Verdict {
       try {
         data = JSON.parse(text)
       } catch (err) {
-        return fail(`${path} is not valid JSON: ${jsonSyntaxError(text, err as Error)}; fix the syntax, then report again.`)
+        return fail(`${path} is not valid JSON ${jsonSyntaxError(text, err as Error)}; fix the syntax, then report again.`)
       }
       if (check.schema === undefined) return pass(`${path} is valid JSON.`)
       let validate
