@@ -46,12 +46,17 @@ function lineAt (text: string, index: number): { line: number, text: string } {
   return { line, text: full.length > 200 ? full.slice(0, 200) + '…' : full }
 }
 
-/** Where the JSON goes wrong (`at line 3, column 8: `) when it can be told, then JSON.parse's message. */
+/**
+ * Where the JSON goes wrong (`at line 3, column 8: `) when it can be told, then JSON.parse's message on
+ * one line (V8 quotes the text around the error, newlines included) and at most 200 characters.
+ */
 function jsonSyntaxError (text: string, err: Error): string {
+  const said = err.message.replace(/\s+/g, ' ')
+  const message = said.length > 200 ? said.slice(0, 200) + '…' : said
   const offset = jsonErrorOffset(text)
-  if (offset === -1) return err.message
+  if (offset === -1) return `: ${message}`
   const { line, column } = lineColumn(text, offset)
-  return `at line ${line}, column ${column}: ${err.message}`
+  return ` at line ${line}, column ${column}: ${message}`
 }
 
 function tooLarge (path: string, file: Extract<FileRead, { ok: true }>, maxBytes: number): Verdict {
@@ -93,7 +98,7 @@ function judgeText (check: FileCheck, text: string): Verdict {
       try {
         data = JSON.parse(text)
       } catch (err) {
-        return fail(`${path} is not valid JSON ${jsonSyntaxError(text, err as Error)}; fix the syntax, then report again.`)
+        return fail(`${path} is not valid JSON${jsonSyntaxError(text, err as Error)}; fix the syntax, then report again.`)
       }
       if (check.schema === undefined) return pass(`${path} is valid JSON.`)
       let validate
