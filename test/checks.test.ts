@@ -107,12 +107,12 @@ t.test('json: syntax errors with line and column, schema errors with their paths
 })
 
 t.test('headings: ATX and setext count, fenced code does not; the message lists found and missing', async (t) => {
-  const doc = '# Summary #\n\nText.\n\nNotes\n-----\n\n```md\n## Sources\n```\n'
+  const doc = '# Summary #\n\n#hashtag is text.\n\nNotes\n-----\n\n```md\n## Sources\n```\n'
   const { root } = workspace(t, { 'out/a.md': doc })
   const ctx = context(root)
   t.match(await one({ kind: 'headings', path: 'out/a.md', headings: ['summary', ' Notes '] }, ctx), { passed: true })
   t.match(await one({ kind: 'headings', path: 'out/a.md', headings: ['Summary', 'Sources'] }, ctx), {
-    passed: false, message: 'out/a.md lacks the heading "Sources"; found "Summary", "Notes". Add them, then report again.',
+    passed: false, message: 'out/a.md lacks the heading "Sources"; found "Summary", "Notes". Add it, then report again.',
   })
   writeFileSync(join(root, 'out/b.md'), '**Summary**\n\nSources:\n')
   t.match(await one({ kind: 'headings', path: 'out/b.md', headings: ['Summary'] }, ctx), { passed: false, message: /found no Markdown headings/ })

@@ -116,8 +116,10 @@ function judgeText (check: FileCheck, text: string): Verdict {
       const missing = check.headings.filter((h) => !have.has(h.trim().toLowerCase()))
       if (missing.length === 0) return pass(`${path} has the headings ${check.headings.map((h) => JSON.stringify(h)).join(', ')}.`)
       const shown = found.slice(0, 20).map((h) => JSON.stringify(h)).join(', ') + (found.length > 20 ? `, and ${found.length - 20} more` : '')
-      return fail(`${path} lacks the heading${missing.length === 1 ? '' : 's'} ${missing.map((h) => JSON.stringify(h)).join(', ')}; ` +
-        `found ${found.length === 0 ? 'no Markdown headings (write them as "## Heading" lines)' : shown}. Add them, then report again.`)
+      const one = missing.length === 1
+      const foundText = found.length === 0 ? 'no Markdown headings (write them as "## Heading" lines)' : shown
+      return fail(`${path} lacks the heading${one ? '' : 's'} ${missing.map((h) => JSON.stringify(h)).join(', ')}; ` +
+        `found ${foundText}. Add ${one ? 'it' : 'them'}, then report again.`)
     }
   }
 }
