@@ -1,4 +1,117 @@
-// Placeholder until the checks branch lands (it replaces this file).
+/**
+ * A task's checks judged at creation, before any worker relies on them: every problem the coordinator
+ * can fix now (a pattern that does not compile, a path outside the workspace, a disabled kind), and
+ * each check's label as results show it.
+ */
 import type { Check } from '../schemas/checks.js'
-export function checkProblems (_checks: Check[], _opts: { root: string | null, commandsEnabled: boolean }): string[] { return [] }
-export function describeCheck (check: Check): string { return check.kind }
+import { compileSchema } from './json-schema.js'
+import { checkPathInside, WorkspaceError } from './workspace.js'
+
+type FileCheck = Extract<Check, { path: string }>
+
+/** `/source/flags`, as a pattern reads in messages. */
+export function showPattern (pattern: string, flags: string | undefined): string {
+  return `/${pattern}/${flags ?? ''}`
+}
+
+/**
+ * The check in words, e.g. `out/summary.md has 150–250 words`, `out/a.json is valid JSON matching its
+ * schema`, `` `npm test` exits 0 ``. `check.label` wins when set.
+ */
+export function describeCheck (check: Check): string {
+  if (check.label !== undefined) return check.label
+  switch (check.kind) {
+    case 'file-exists': return `${check.path} exists`
+    case 'file-nonempty': return `${check.path} is not empty`
+    case 'word-count': return `${check.path} has ${wordRange(check.min, check.max)} words`
+    case 'contains': return `${check.path} contains ${showPattern(check.pattern, check.flags)}`
+    case 'lacks': return `${check.path} has no match of ${showPattern(check.pattern, check.flags)}`
+    case 'json': return `${check.path} is valid JSON${check.schema === undefined ? '' : ' matching its schema'}`
+    case 'headings': return `${check.path} has the headings ${check.headings.map((h) => JSON.stringify(h)).join(', ')}`
+    case 'deliverables': return 'the report\'s deliverables name every file in files.write'
+    case 'command': return `\`${check.run}\` exits 0`
+  }
+}
+
+/** `150–250`, `at least 150`, `at most 250`, `exactly 200` (en dash, as the messages use). */
+export function wordRange (min: number | undefined, max: number | undefined): string {
+  if (min !== undefined && max !== undefined) return min === max ? `exactly ${min}` : `${min}–${max}`
+  if (min !== undefined) return `at least ${min}`
+  if (max !== undefined) return `at most ${max}`
+  return 'any number of'
+}
+
+function kindProblems (check: Check): string[] {
+  switch (check.kind) {
+    case 'contains':
+    case 'lacks':
+      try {
+        RegExp(check.pattern, check.flags)
+        return []
+      } catch (err) {
+        return [`the pattern ${showPattern(check.pattern, check.flags)} does not compile (${(err as Error).message}); ` +
+          'write a JavaScript regular expression without the slashes and flags among i, m, s, u, each once']
+      }
+    case 'word-count':
+      if (check.min === undefined && check.max === undefined) return ['neither min nor max is given; give min, max or both']
+      if (check.min !== undefined && check.max !== undefined && check.min > check.max) return [`min ${check.min} is greater than max ${check.max}; swap them`]
+      return []
+    case 'json':
+      if (check.schema === undefined) return []
+      try {
+        compileSchema(check.schema)
+        return []
+      } catch (err) {
+        return [`the schema does not compile (${(err as Error).message}); give a valid JSON Schema (draft-07, or 2020-12 via $schema) or leave schema out`]
+      }
+    case 'headings': {
+      if (check.headings.length === 0) return ['the headings list is empty; name at least one heading']
+      const problems: string[] = []
+      const seen = new Set<string>()
+      check.headings.forEach((h, i) => {
+        const key = h.trim().toLowerCase()
+        if (key === '') problems.push(`headings[${i}] is blank; name the heading's text`)
+        else if (/[\r\n]/.test(h)) problems.push(`headings[${i}] spans lines, and a heading is one line; write it on one line`)
+        else if (seen.has(key)) problems.push(`headings[${i}] ${JSON.stringify(h)} is listed twice (headings compare case-insensitively); list it once`)
+        seen.add(key)
+      })
+      return problems
+    }
+    default:
+      return []
+  }
+}
+
+/**
+ * Everything wrong with a task's checks at creation, each message naming the check by index and kind
+ * and saying what to fix, e.g. `checks[2] (word-count): min 250 is greater than max 150; swap them`.
+ *
+ * @param opts.root the batch's workspace root (a realpath), or null when the batch names none
+ * @param opts.commandsEnabled whether the server runs with COORD_COMMAND_CHECKS=true
+ * @returns the problems; empty when the checks are fine
+ */
+export function checkProblems (checks: Check[], opts: { root: string | null, commandsEnabled: boolean }): string[] {
+  const problems: string[] = []
+  checks.forEach((check, i) => {
+    const say = (what: string): void => { problems.push(`checks[${i}] (${check.kind}): ${what}`) }
+    if ('path' in check) {
+      const path = (check as FileCheck).path
+      if (opts.root === null) {
+        say(`reads ${path}, but the batch names no workspace; name a workspace on the batch`)
+      } else {
+        try {
+          checkPathInside(opts.root, path)
+        } catch (err) {
+          if (!(err instanceof WorkspaceError)) throw err
+          say(err.message)
+        }
+      }
+    }
+    if (check.kind === 'command') {
+      if (!opts.commandsEnabled) say('command checks are disabled on this server; start the server with COORD_COMMAND_CHECKS=true, or drop this check')
+      if (opts.root === null) say('a command runs in the workspace root, but the batch names no workspace; name a workspace on the batch')
+    }
+    for (const problem of kindProblems(check)) say(problem)
+  })
+  return problems
+}
