@@ -87,16 +87,22 @@ export const ConfigSchema = Type.Object({
     minimum: 1, maximum: 100, default: 3, description: 'Completed reports refused by the checks (422) after which the task goes to the engineer.',
   }),
   COORD_RETRY_BACKOFF_SECONDS: Type.Integer({
-    minimum: 0, maximum: 3600, default: 5,
+    minimum: 0,
+    maximum: 3600,
+    default: 5,
     description: 'Wait before a task whose attempt failed is offered again; doubles per attempt (0 = at once). A lapsed lease is re-offered at once.',
   }),
   COORD_RETRY_BACKOFF_MAX_SECONDS: Type.Integer({ minimum: 0, maximum: 86400, default: 300, description: 'Cap on the retry backoff.' }),
   COORD_RESERVE_SECONDS: Type.Integer({
-    minimum: 0, maximum: 3600, default: 30,
+    minimum: 0,
+    maximum: 3600,
+    default: 30,
     description: 'A task sent back by a review or an answer is offered only to the worker that did it for this long (0 = to anyone at once).',
   }),
   COORD_UNCLAIMABLE_SECONDS: Type.Integer({
-    minimum: 1, maximum: 86400, default: 300,
+    minimum: 1,
+    maximum: 86400,
+    default: 300,
     description: 'A ready task that no connected worker polls for (its type or project) is escalated after waiting this long.',
   }),
 })

@@ -20,7 +20,8 @@ type Test = { teardown: (fn: () => unknown) => void }
  * `COORD_DB` opens that file instead.
  */
 export async function build (t: Test, env: Record<string, unknown> = {}, wrap?: (store: Store) => Store): Promise<FastifyInstance> {
-  const config = loadConfig({ COORD_DB: ':memory:', LOG_LEVEL: 'silent', ...env }, false)
+  // Failed attempts retry at once unless a test sets a backoff (the default 5 s would slow every retry test).
+  const config = loadConfig({ COORD_DB: ':memory:', LOG_LEVEL: 'silent', COORD_RETRY_BACKOFF_SECONDS: 0, ...env }, false)
   let store = env.COORD_DB === undefined ? await behaviourStore()() : undefined
   if (store !== undefined && wrap !== undefined) store = wrap(store)
   const app = await buildApp(config, store === undefined ? {} : { store })

@@ -27,9 +27,9 @@ t.test('claims, live-lease lookups and open-task checks use indexes', async (t) 
   const plan = await planner(t)
   const shapes = [{}, { project: 'p' }, { type: 'x' }, { project: 'p', type: 'x' }]
   for (const filter of shapes) {
-    for (const skip of [false, true]) {
-      const p = plan(pickSql(filter, skip), { ...filter, ...(skip ? { worker: 'w' } : {}) })
-      t.match(p, /SEARCH t USING INDEX tasks_queue/, `claim ${JSON.stringify(filter)}${skip ? ' skipping retries' : ''}: ${p}`)
+    for (const [skip, exclude] of [[false, false], [true, false], [true, true]]) {
+      const p = plan(pickSql(filter, skip, exclude), { ...filter, now: 1, ...(skip ? { worker: 'w' } : {}), ...(exclude ? { exclude: '["a"]' } : {}) })
+      t.match(p, /SEARCH t USING INDEX tasks_queue/, `claim ${JSON.stringify(filter)}${skip ? ' skipping retries' : ''}${exclude ? ' past held tasks' : ''}: ${p}`)
       t.notMatch(p, /SCAN t\b/, 'no full scan of tasks')
       t.notMatch(p, /TEMP B-TREE/, 'no sort: the index gives claim order')
     }
@@ -37,6 +37,13 @@ t.test('claims, live-lease lookups and open-task checks use indexes', async (t) 
   t.match(plan('SELECT * FROM leases WHERE worker = ? AND ended_at IS NULL', ['w']), /USING INDEX leases_live_worker/)
   t.match(plan('SELECT * FROM leases WHERE ended_at IS NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?', [1, 1]), /USING INDEX leases_live_deadline/)
   t.match(plan('SELECT EXISTS (SELECT 1 FROM tasks WHERE project = ? AND state = ?) AS e', ['p', 'working']), /USING COVERING INDEX tasks_queue_project/)
+  t.match(plan(`SELECT t.id FROM tasks t INDEXED BY tasks_reserved WHERE t.reserved_for = @worker AND t.state = 'submitted' AND t.deps_pending = 0
+    AND (@project IS NULL OR t.project = @project) AND (@type IS NULL OR t.type = @type) ORDER BY t.priority DESC, t.seq LIMIT 1`,
+  { worker: 'w', project: null, type: null }), /USING INDEX tasks_reserved/, 'the reservation lookup before each claim')
+  t.match(plan(`SELECT t.id, t.files, l.worker FROM tasks t LEFT JOIN leases l ON l.id = t.lease_id AND l.ended_at IS NULL
+    WHERE t.project = ? AND t.state = 'working' AND t.has_writes = 1`, ['p']), /USING INDEX tasks_(working_writes|queue_project) \(project=\? AND state=\?\)|USING INDEX tasks_working_writes/, 'the file-conflict check')
+  t.match(plan('SELECT min(available_at) AS d FROM tasks INDEXED BY tasks_available WHERE state = \'submitted\' AND available_at > 0 AND available_at > ?', [1]),
+    /USING (COVERING )?INDEX tasks_available/, 'the next backoff end')
 })
 
 // Every statement a worker cycle runs (claim, report, their events) finds its rows through an index, so its

@@ -42,8 +42,8 @@ for (const [name, open] of storeFactories()) {
   t.test(`${name}: batches are idempotent and atomic`, async (t) => {
     const store = await fresh(t)
     const s = harness(store)
-    t.same(await s.create('p', [{ id: 'a', description: 'x' }]), { created: ['a'], existing: [], closed: false })
-    t.same(await s.create('p', [{ id: 'a', description: 'x' }, { id: 'b', description: 'y' }]), { created: ['b'], existing: ['a'], closed: false })
+    t.same(await s.create('p', [{ id: 'a', description: 'x' }]), { created: ['a'], existing: [], closed: false, overlaps: [] })
+    t.same(await s.create('p', [{ id: 'a', description: 'x' }, { id: 'b', description: 'y' }]), { created: ['b'], existing: ['a'], closed: false, overlaps: [] })
     await t.rejects(s.create('p', [{ id: 'c', description: 'z' }, { id: 'a', description: 'changed' }]), { code: 'TASK_CONFLICT' })
     t.equal(await store.getTask('c'), null, 'nothing of the refused batch')
   })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { build, claim, post, postTasks } from './helper.js'
+import { build, claim, post, postTasks, report } from './helper.js'
 
 t.test('a batch is created atomically and listed', async (t) => {
   const app = await build(t)
@@ -50,7 +50,7 @@ t.test('re-posting identical tasks is an idempotent no-op; other content under t
   await postTasks(app, ['a', 'b'])
   const again = await post(app, '/tasks', { project: 'p1', tasks: [{ id: 'a', description: 'do a' }, { id: 'b', description: 'do b' }] })
   t.equal(again.statusCode, 200)
-  t.same(again.json(), { project: 'p1', created: [], existing: ['a', 'b'], closed: false })
+  t.same(again.json(), { project: 'p1', created: [], existing: ['a', 'b'], closed: false, overlaps: [] })
 
   const mixed = await post(app, '/tasks', { project: 'p1', tasks: [{ id: 'a', description: 'do a' }, { id: 'c', description: 'do c' }] })
   t.equal(mixed.statusCode, 201)
@@ -76,15 +76,22 @@ t.test('duplicate ids inside one batch are refused', async (t) => {
   t.equal((await app.inject('/tasks')).json().tasks.length, 0)
 })
 
-t.test('a closed project takes no new tasks but still accepts identical repeats', async (t) => {
+t.test('a closed project takes follow-up tasks until it finishes; a finished one takes none but accepts identical repeats', async (t) => {
   const app = await build(t)
   const res = await post(app, '/tasks', { project: 'p1', close: true, tasks: [{ id: 'a', description: 'do a' }] })
   t.equal(res.statusCode, 201)
   t.equal(res.json().closed, true)
   t.equal((await post(app, '/tasks', { project: 'p1', tasks: [{ id: 'a', description: 'do a' }] })).statusCode, 200)
-  const late = await post(app, '/tasks', { project: 'p1', tasks: [{ id: 'b', description: 'do b' }] })
+  const followUp = await post(app, '/tasks', { project: 'p1', tasks: [{ id: 'b', description: 'do b' }] })
+  t.equal(followUp.statusCode, 201, 'closed but unfinished: a follow-up task is accepted')
+  t.equal(followUp.json().closed, true)
+  for (const id of ['a', 'b']) await report(app, await claim(app, `w-${id}`, '&project=p1'))
+  t.equal((await app.inject('/status?project=p1')).json().done, true)
+  t.equal((await post(app, '/tasks', { project: 'p1', tasks: [{ id: 'a', description: 'do a' }] })).statusCode, 200, 'an identical repeat is still fine')
+  const late = await post(app, '/tasks', { project: 'p1', tasks: [{ id: 'c', description: 'do c' }] })
   t.equal(late.statusCode, 409)
   t.equal(late.json().code, 'PROJECT_CLOSED')
+  t.match(late.json().message, /finished/)
 })
 
 t.test('tasks without a project belong to "default"', async (t) => {

@@ -219,9 +219,20 @@ async function rejectByChecks (tx: StoreTx, t: TaskFacts, l: LeaseFacts, body: R
   const rejections = t.checkRejections + 1
   const escalated = rejections >= policy.maxCheckRejections
   await tx.insertReport({
-    taskId: t.id, leaseId: l.id, worker: body.worker, attempt: l.attempt, status: body.status, summary: body.summary,
-    deliverables: body.deliverables ?? [], contextScore: body.contextScore ?? null, question: body.question ?? null,
-    details: keptDetails(body.details, false), accepted: false, rejection: 'CHECKS_FAILED', checks: results, at: now,
+    taskId: t.id,
+    leaseId: l.id,
+    worker: body.worker,
+    attempt: l.attempt,
+    status: body.status,
+    summary: body.summary,
+    deliverables: body.deliverables ?? [],
+    contextScore: body.contextScore ?? null,
+    question: body.question ?? null,
+    details: keptDetails(body.details, false),
+    accepted: false,
+    rejection: 'CHECKS_FAILED',
+    checks: results,
+    at: now,
   })
   const subject = { project: t.project, taskId: t.id, worker: body.worker }
   await tx.appendEvent(event('task.report_rejected', now, subject,
@@ -231,7 +242,9 @@ async function rejectByChecks (tx: StoreTx, t: TaskFacts, l: LeaseFacts, body: R
   let lease: Lease | undefined
   if (escalated) {
     const attention: Attention = {
-      kind: 'checks', worker: body.worker, at: iso(now),
+      kind: 'checks',
+      worker: body.worker,
+      at: iso(now),
       message: `${failed.length} check(s) still failed after ${rejections} completed reports:\n${list}`,
     }
     await tx.updateLease(l.id, { endedAt: l.endedAt ?? now, endReason: 'escalated' })
@@ -328,7 +341,9 @@ export async function report (tx: StoreTx, taskId: string, body: ReportBody, now
   if (state === 'input-required') {
     attention = conflicts.length > 0
       ? {
-          kind: 'conflict', worker: body.worker, at: iso(now),
+          kind: 'conflict',
+          worker: body.worker,
+          at: iso(now),
           message: 'Reported deliverables are declared by other working tasks: ' +
             conflicts.map((c) => `${c.file} (${c.task} writes ${c.pattern})`).join(', ') + '. Decide whose change wins, then answer or cancel.',
         }

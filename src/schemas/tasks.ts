@@ -151,8 +151,10 @@ export const Attention = Type.Object({
   at: Timestamp,
   worker: Type.Union([WorkerId, Type.Null()]),
   dependency: Type.Optional(TaskId),
-}, { description: 'question = a worker reported blocked; checks = checks failed too often; conflict = its deliverables collide with ' +
-  'another working task\'s declared writes; dependency = canceled because a dependency ended failed or canceled.' })
+}, {
+  description: 'question = a worker reported blocked; checks = checks failed too often; conflict = its deliverables collide with ' +
+  'another working task\'s declared writes; dependency = canceled because a dependency ended failed or canceled.'
+})
 export type Attention = Static<typeof Attention>
 
 /** Why a submitted task is not offered now. */
@@ -161,8 +163,10 @@ export const Hold = Type.Object({
   message: Type.String({ examples: ['waiting for task-001 (working)'] }),
   tasks: Type.Optional(Type.Array(TaskId, { description: 'The dependencies still open, or the working tasks whose writes overlap.' })),
   until: Type.Optional(Timestamp),
-}, { description: 'dependencies = a dependency is not completed yet; files = a working task writes overlapping files; backoff = retry after a ' +
-  'failed attempt; reserved = offered first to the worker that did it (after a review or an answer).' })
+}, {
+  description: 'dependencies = a dependency is not completed yet; files = a working task writes overlapping files; backoff = retry after a ' +
+  'failed attempt; reserved = offered first to the worker that did it (after a review or an answer).'
+})
 export type Hold = Static<typeof Hold>
 
 /** A task as the API shows it. */

@@ -169,7 +169,8 @@ export class SqliteTx implements StoreTx {
   }
 
   async reservedFor (worker: string, filter: ClaimFilter): Promise<string | null> {
-    const r = this.sql(`SELECT t.id FROM tasks t WHERE t.reserved_for = @worker AND t.state = 'submitted' AND t.deps_pending = 0
+    // INDEXED BY: without statistics SQLite would walk every submitted task instead of the few reserved ones.
+    const r = this.sql(`SELECT t.id FROM tasks t INDEXED BY tasks_reserved WHERE t.reserved_for = @worker AND t.state = 'submitted' AND t.deps_pending = 0
       AND (@project IS NULL OR t.project = @project) AND (@type IS NULL OR t.type = @type) ORDER BY t.priority DESC, t.seq LIMIT 1`)
       .get({ worker, project: filter.project ?? null, type: filter.type ?? null }) as { id: string } | undefined
     return r?.id ?? null
