@@ -1,15 +1,14 @@
 // Acceptance checks on reports, review, and the workspace rules, through the HTTP API.
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { build, claim, post, report, tempDir } from './helper.js'
 
 const words = (n: number): string => Array.from({ length: n }, (_, i) => `w${i}`).join(' ')
 
 /** A workspace inside the allowed root (tap's fixture folder is under the server's working directory). */
-function workspace (t: Tap.Test): string {
-  const dir = t.testdir({ out: {} })
-  return dir
+function workspace (t: Test): string {
+  return t.testdir({ out: {} })
 }
 
 const summaryTask = (extra: Record<string, unknown> = {}) => ({
@@ -71,7 +70,7 @@ t.test('after the configured number of rejections the task goes to the engineer,
   const queue = (await app.inject('/escalations?project=p')).json().escalations
   t.same(queue.map((e: any) => [e.taskId, e.kind, e.worker]), [['sum', 'checks', 'w1']])
   t.match(queue[0].message, /10 words/)
-  t.equal((await post(app, `/tasks/sum/heartbeat`, { worker: 'w1', leaseId: a.lease.leaseId })).json().code, 'LEASE_ENDED', 'the old lease is over')
+  t.equal((await post(app, '/tasks/sum/heartbeat', { worker: 'w1', leaseId: a.lease.leaseId })).json().code, 'LEASE_ENDED', 'the old lease is over')
 
   t.equal((await post(app, '/tasks/sum/answer', { message: 'Cover sections 2 and 3 too.' })).json().state, 'submitted')
   t.equal(await claim(app, 'w2'), 204, 'reserved for the worker that asked')
@@ -128,13 +127,26 @@ t.test('workspaces and paths that leave them are refused at creation and never r
     t.notMatch(JSON.stringify(res), /TOPSECRET/)
   }
   t.equal((await bad({ workspace: root, tasks: [{ description: 'x', files: { write: ['../x'] } }] })).code, 'INVALID_TASK', 'files.write leaving the root')
-  t.equal((await bad({ tasks: [{ description: 'x', checks: [{ kind: 'file-exists', path: 'a.md' }] }] })).code, 'INVALID_TASK', 'a file check needs a workspace')
+  t.equal((await bad({ workspace: root, tasks: [{ description: 'x', files: { write: [join(outside, 'x')] } }] })).code, 'INVALID_TASK',
+    'an absolute path elsewhere')
+  const noRoot = await bad({ tasks: [{ description: 'x', checks: [{ kind: 'file-exists', path: 'a.md' }] }] })
+  t.equal(noRoot.code, 'INVALID_TASK', 'a file check needs a workspace')
   const cmd = await bad({ workspace: root, tasks: [{ description: 'x', checks: [{ kind: 'command', run: 'true' }] }] })
   t.equal(cmd.code, 'INVALID_TASK')
   t.match(cmd.message, /COORD_COMMAND_CHECKS/)
   const regex = await bad({ workspace: root, tasks: [{ description: 'x', checks: [{ kind: 'contains', path: 'a.md', pattern: '(' }] }] })
   t.equal(regex.code, 'INVALID_TASK')
   t.equal((await app.inject('/tasks')).json().tasks.length, 0)
+
+  // An absolute path inside the workspace is taken as the relative path it names.
+  const abs = await post(app, '/tasks', {
+    workspace: root,
+    tasks: [{ id: 'abs', description: 'x', files: { write: [join(root, 'out/a.md')] }, checks: [{ kind: 'file-exists', path: join(root, 'out/a.md') }] }],
+  })
+  t.equal(abs.statusCode, 201)
+  const absTask = (await app.inject('/tasks/abs')).json().task
+  t.same([absTask.files.write, absTask.checks[0].path], [['out/a.md'], 'out/a.md'])
+  await post(app, '/tasks/abs/cancel', {})
 
   // A symlink planted after creation is refused when the check runs.
   mkdirSync(join(root, 'late'))

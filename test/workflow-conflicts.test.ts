@@ -42,10 +42,13 @@ t.test('tasks whose writes overlap are never leased at once; the later one is he
 
 t.test('a report whose deliverables another working task declared is kept, and the task goes to the engineer', async (t) => {
   const app = await build(t)
-  await post(app, '/tasks', { project: 'p', tasks: [
-    { id: 'x', description: 'x', files: { write: ['src/a.ts'] } },
-    { id: 'y', description: 'y', files: { write: ['src/b.ts'] } },
-  ] })
+  await post(app, '/tasks', {
+    project: 'p',
+    tasks: [
+      { id: 'x', description: 'x', files: { write: ['src/a.ts'] } },
+      { id: 'y', description: 'y', files: { write: ['src/b.ts'] } },
+    ]
+  })
   await claim(app, 'w1')
   const y = await claim(app, 'w2')
   const res = await report(app, y, 'completed', { deliverables: ['src/b.ts', 'src/a.ts'] })
@@ -77,7 +80,8 @@ t.test('under concurrency, no two overlapping leases are ever live at the same t
       const a = (await res.json()) as any
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 15))
       await fetch(`${url}/tasks/${a.task.id}/report`, {
-        method: 'POST', headers: { 'content-type': 'application/json' },
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ worker: w, leaseId: a.lease.leaseId, status: 'completed', summary: 'ok' }),
       })
     }
@@ -107,11 +111,15 @@ t.test('under concurrency, no two overlapping leases are ever live at the same t
 
 t.test('escalations: a blocked worker\'s question and a task no connected worker polls for; answers count in the metrics', async (t) => {
   const app = await build(t, { COORD_UNCLAIMABLE_SECONDS: 1 })
-  await post(app, '/tasks', { project: 'p', close: true, tasks: [
-    { id: 'q', description: 'q', type: 'write' },
-    { id: 'rare', description: 'r', type: 'translate' },
-    { id: 'easy', description: 'e', type: 'write' },
-  ] })
+  await post(app, '/tasks', {
+    project: 'p',
+    close: true,
+    tasks: [
+      { id: 'q', description: 'q', type: 'write' },
+      { id: 'rare', description: 'r', type: 'translate' },
+      { id: 'easy', description: 'e', type: 'write' },
+    ]
+  })
   const q = await claim(app, 'w1', '&type=write')
   await report(app, q, 'blocked', { question: 'Which API version?' })
   await new Promise((resolve) => setTimeout(resolve, 1200))

@@ -10,11 +10,12 @@
  *
  * Times: every `*Ms` is milliseconds; API timestamps are ISO strings.
  */
+import { isAbsolute, resolve } from 'node:path'
 import type { FastifyBaseLogger } from 'fastify'
 import { CoordError } from '../errors.js'
 import type { EventPage } from '../schemas/events.js'
 import type {
-  Assignment, CreateTasksBody, CreateTasksResult, Lease, NextOutcome, ReportBody, ReportedTask, ReportResult, Task, TaskDetail, TaskPage,
+  Assignment, CreateTasksBody, CreateTasksResult, Lease, NextOutcome, ReportBody, ReportedTask, ReportResult, Task, TaskDetail, TaskInput, TaskPage,
 } from '../schemas/tasks.js'
 import type { ProjectSummary, Status, Worker } from '../schemas/workers.js'
 import type { AnswerBody, Escalation, ReviewBody } from '../schemas/workflow.js'
@@ -96,7 +97,9 @@ function reportedTask (t: Task): ReportedTask {
 /** Leases expired per transaction; more lapsed ones are taken by the next run at once. */
 const EXPIRE_BATCH = 500
 /** Event types after which a parked poll may get a task, or learn that its project finished. */
-const WAKING = new Set(['task.created', 'task.requeued', 'task.lease_expired', 'task.failed', 'project.finished', 'task.ready', 'task.changes_requested', 'task.answered'])
+const WAKING = new Set([
+  'task.created', 'task.requeued', 'task.lease_expired', 'task.failed', 'project.finished', 'task.ready', 'task.changes_requested', 'task.answered',
+])
 /** Event types after which a task held by overlapping writes may be free (a working task stopped working). */
 const RELEASING = new Set(['task.completed', 'task.review_required', 'task.input_required', 'task.escalated', 'task.canceled'])
 
@@ -186,6 +189,7 @@ export class TaskLifecycle {
       throw new CoordError('DUPLICATE_TASK_ID', `Task id ${dup} appears more than once in this batch; give each task its own id.`, { taskId: dup })
     }
     const workspace = this.workspaceOf(body.workspace)
+    body = { ...body, tasks: body.tasks.map((t) => insideWorkspace(t, workspace, body.workspace)) }
     this.validateTasks(body, workspace)
     const batch = { review: body.review === true, workspace }
     const specs = body.tasks.map((t) => toSpec(t, project, { leaseMs: this.config.defaultLeaseMs, maxAttempts: this.config.defaultMaxAttempts }, batch))
@@ -221,7 +225,8 @@ export class TaskLifecycle {
     body.tasks.forEach((t, i) => {
       const name = `tasks[${i}]${t.id === undefined ? '' : ` (${t.id})`}`
       for (const w of t.files?.write ?? []) {
-        const bad = validateWritePattern(w)
+        // Without a workspace, files.write only declares what may conflict: an absolute path is fine there.
+        const bad = validateWritePattern(workspace === null && isAbsolute(w) ? w.replace(/^\/+/, '') : w)
         if (bad !== null) problems.push(`${name}: ${bad}`)
         else if (workspace !== null) {
           try {
@@ -235,7 +240,8 @@ export class TaskLifecycle {
       for (const p of checkProblems(t.checks ?? [], { root: workspace, commandsEnabled: this.workflow.commandChecks })) problems.push(`${name}: ${p}`)
     })
     if (problems.length > 0) {
-      throw new CoordError('INVALID_TASK', `${problems.length} problem(s); fix them and post the batch again (nothing was created):\n- ${problems.join('\n- ')}`,
+      const list = problems.join('\n- ')
+      throw new CoordError('INVALID_TASK', `${problems.length} problem(s); fix them and post the batch again (nothing was created):\n- ${list}`,
         { problems })
     }
   }
@@ -432,7 +438,8 @@ export class TaskLifecycle {
     const now = this.now()
     const { blocked, failed, submitted } = await this.store.attentionTasks(project, 500)
     const states = await this.store.taskStates([...new Set(submitted.flatMap((t) => t.dependsOn))])
-    const ready = submitted.filter((t) => (t.availableAt === null || Date.parse(t.availableAt) <= now) && t.dependsOn.every((d) => states.get(d) === 'completed'))
+    const ready = submitted.filter((t) => (t.availableAt === null || Date.parse(t.availableAt) <= now) &&
+      t.dependsOn.every((d) => states.get(d) === 'completed'))
     const pollers: Poller[] = []
     for (const [worker, filter] of this.pollFilters) {
       const seen = this.presence.lastSeen(worker)
@@ -723,6 +730,25 @@ export class TaskLifecycle {
       this.log.error({ err }, 'writing worker last-seen times failed; retrying at the next flush')
     }
   }
+}
+
+/**
+ * The task with absolute `files.write` and check paths inside its workspace made relative (the issue's
+ * rule refuses absolute paths *elsewhere*); other paths are left for validation to judge.
+ * @param real the workspace's realpath; @param given the workspace as posted (may differ through a symlinked prefix)
+ */
+function insideWorkspace (t: TaskInput, real: string | null, given: string | undefined): TaskInput {
+  if (real === null) return t
+  const prefixes = [...new Set([real, given === undefined ? real : resolve(given)])].map((p) => p.replace(/\/+$/, '') + '/')
+  const rel = (p: string): string => {
+    const hit = isAbsolute(p) ? prefixes.find((x) => p.startsWith(x)) : undefined
+    return hit === undefined ? p : p.slice(hit.length)
+  }
+  const write = t.files?.write
+  const out: TaskInput = { ...t }
+  if (write !== undefined) out.files = { ...t.files, write: write.map(rel) }
+  if (t.checks !== undefined) out.checks = t.checks.map((c) => ('path' in c ? { ...c, path: rel(c.path) } : c))
+  return out
 }
 
 function isAborted (signal: AbortSignal | undefined): boolean {
