@@ -11,12 +11,14 @@ t.test('tasks whose writes overlap are never leased at once; the later one is he
       { id: 'a', description: 'a', files: { write: ['out/'] } },
       { id: 'b', description: 'b', files: { write: ['out/b.md'] } },
       { id: 'c', description: 'c', files: { write: ['docs/*.md'] } },
-      { id: 'd', description: 'd', files: { write: ['out/d.md'] }, dependsOn: ['a'] },
+      { id: 'd', description: 'd', files: { write: ['out/d.md'] } },
+      { id: 'e', description: 'e', files: { write: ['docs/e.md'] }, dependsOn: ['c'] },
     ],
   })
   t.same(created.json().overlaps, [
     { tasks: ['a', 'b'], patterns: ['out/', 'out/b.md'], ordered: false },
-    { tasks: ['a', 'd'], patterns: ['out/', 'out/d.md'], ordered: true },
+    { tasks: ['a', 'd'], patterns: ['out/', 'out/d.md'], ordered: false },
+    { tasks: ['c', 'e'], patterns: ['docs/*.md', 'docs/e.md'], ordered: true },
   ], 'the create answer lists the overlaps, marking those dependsOn orders')
   t.equal((await claim(app, 'w1')).task.id, 'a')
   t.equal((await claim(app, 'w2')).task.id, 'c', 'b is held, c is free')
@@ -26,7 +28,7 @@ t.test('tasks whose writes overlap are never leased at once; the later one is he
   t.same(b.hold.tasks, ['a'])
   t.match(b.hold.message, /a \(w1\) writes out\//)
   const status = (await app.inject('/status?project=p')).json()
-  t.same(status.held.map((h: any) => [h.taskId, h.kind]), [['b', 'files'], ['d', 'dependencies']], 'status shows what is held and why')
+  t.same(status.held.map((h: any) => [h.taskId, h.kind]), [['b', 'files'], ['d', 'files'], ['e', 'dependencies']], 'status shows what is held and why')
 
   const started = Date.now()
   const parked = fetch(`${url}/tasks/next?worker=w3&wait=20&project=p`)
@@ -37,7 +39,7 @@ t.test('tasks whose writes overlap are never leased at once; the later one is he
   t.equal(res.status, 200)
   t.equal(((await res.json()) as any).task.id, 'b')
   t.ok(Date.now() - started < 5000, `handed over when a stopped working (${Date.now() - started} ms)`)
-  t.equal((await claim(app, 'w1')).task.id, 'd', 'd (a dependent of a) starts: its writes do not overlap b\'s')
+  t.equal((await claim(app, 'w1')).task.id, 'd', 'd is free too: its writes do not overlap b\'s')
 })
 
 t.test('a report whose deliverables another working task declared is kept, and the task goes to the engineer', async (t) => {
