@@ -142,3 +142,17 @@ t.test('a failed attempt is retried after a backoff that doubles; a lapsed lease
   t.equal(((await reoffer.json()) as any).task.id, 'lapse')
   t.ok(Date.now() - parkedAt < 3000, `re-offered as soon as the 1 s lease lapsed, no backoff (${Date.now() - parkedAt} ms)`)
 })
+
+t.test('priority and type routing still order the tasks a dependency releases', async (t) => {
+  const app = await build(t)
+  await post(app, '/tasks', batch([
+    { id: 'base', description: 'base' },
+    { id: 'low', description: 'low', dependsOn: ['base'], priority: 1 },
+    { id: 'high', description: 'high', dependsOn: ['base'], priority: 9 },
+    { id: 'merge', description: 'merge', type: 'merge', dependsOn: ['base'], priority: 100 },
+  ]))
+  await report(app, await claim(app, 'w1'))
+  t.equal((await claim(app, 'w2', '&type=task')).task.id, 'high', 'higher priority first among the released tasks of the type')
+  t.equal((await claim(app, 'w3', '&type=task')).task.id, 'low')
+  t.equal((await claim(app, 'w4', '&type=merge')).task.id, 'merge', 'the merge type goes to the worker that polls for it')
+})
