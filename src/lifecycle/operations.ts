@@ -256,7 +256,8 @@ async function rejectByChecks (tx: StoreTx, t: TaskFacts, l: LeaseFacts, body: R
     // The worker is alive and fixing its output: the lease is kept and extended, like a heartbeat.
     const expiresAt = now + t.leaseMs
     await tx.updateLease(l.id, { expiresAt, endedAt: null, endReason: null })
-    await tx.updateTask(t.id, { state: 'working', checkRejections: rejections, updatedAt: now })
+    // A late report on a dead-lettered task that nobody re-claimed revives it, like a heartbeat would.
+    await tx.updateTask(t.id, { state: 'working', checkRejections: rejections, finishedAt: null, updatedAt: now })
     lease = leaseView({ ...l, expiresAt, endedAt: null, endReason: null }, t.leaseMs)
     message = `${failed.length} of ${results.length} checks failed:\n${list}\nFix the output and report completed again with the same leaseId ` +
       `(your lease is kept and extended to ${iso(expiresAt)}). ` +

@@ -43,6 +43,8 @@ export async function completeTask (tx: StoreTx, t: TaskFacts, data: CompletionD
     await tx.updateTask(id, { depsPending, updatedAt: now })
     if (depsPending === 0) await tx.appendEvent(event('task.ready', now, { project: d.project, taskId: id }, { dependencies: d.dependsOn }))
   }
+  // A late report can complete a task that had been dead-lettered: the dependents canceled with it wait again.
+  await reviveDependents(tx, t, now)
 }
 
 /**
@@ -146,8 +148,15 @@ export async function answer (tx: StoreTx, taskId: string, body: AnswerBody, now
     const reserved = await reserveFor(tx, asker, now, opts)
     // A failed task gets one more attempt: the claim counts it, and one more failure dead-letters it again.
     const maxAttempts = t.state === 'failed' ? Math.max(t.maxAttempts, t.attempts + 1) : undefined
+    // The engineer stepped in: the checks get a fresh budget of rejections.
     await tx.updateTask(taskId, {
-      state: 'submitted', finishedAt: null, attention: null, ...reserved, ...(maxAttempts === undefined ? {} : { maxAttempts }), updatedAt: now,
+      state: 'submitted',
+      finishedAt: null,
+      attention: null,
+      checkRejections: 0,
+      ...reserved,
+      ...(maxAttempts === undefined ? {} : { maxAttempts }),
+      updatedAt: now,
     })
     if (t.state === 'failed') await reviveDependents(tx, t, now)
   }
