@@ -2,7 +2,7 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { build, claim, post, report, tempDir } from './helper.js'
+import { build, claim, listen, post, report, sleep, tempDir } from './helper.js'
 
 const words = (n: number): string => Array.from({ length: n }, (_, i) => `w${i}`).join(' ')
 
@@ -166,4 +166,21 @@ t.test('command checks run only when enabled, and their output tail is kept', as
   const f = res.json().details.failed[0]
   t.match(f.message, /3/)
   t.match(f.output, /building/)
+})
+
+t.test('a task sent back by review reaches the parked worker that did it, even behind a longer-waiting worker', async (t) => {
+  const { app, url } = await listen(t)
+  await post(app, '/tasks', { project: 'p', review: true, tasks: [{ id: 'r', description: 'r' }] })
+  await report(app, await claim(app, 'w1'))
+  const other = fetch(`${url}/tasks/next?worker=w-other&wait=4&project=p`)
+  await sleep(200)
+  const mine = fetch(`${url}/tasks/next?worker=w1&wait=20&project=p`)
+  await sleep(200)
+  const sentAt = Date.now()
+  t.equal((await post(app, '/tasks/r/review', { decision: 'changes', feedback: 'again' })).statusCode, 200)
+  const res = await mine
+  t.equal(res.status, 200)
+  t.equal(((await res.json()) as any).task.id, 'r')
+  t.ok(Date.now() - sentAt < 2000, `handed to w1 at once (${Date.now() - sentAt} ms)`)
+  t.equal((await other).status, 204, 'the other worker is not given the reserved task')
 })

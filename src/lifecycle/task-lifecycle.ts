@@ -115,6 +115,8 @@ export class TaskLifecycle {
   private availableDueAt: number | null = null
   /** Set once a claim passed a task over for overlapping writes: from then on, a working task stopping wakes parked polls. */
   private readonly claimNotes: ops.ClaimNotes = {}
+  /** Workers a sent-back task is reserved for (until its availableAt): their parked polls are tried even when others found nothing. */
+  private readonly reservations = new Set<string>()
   /** What each worker last polled for, for the `unclaimable` escalation. */
   private readonly pollFilters = new Map<string, ClaimFilter>()
   private readonly workflow: WorkflowConfig
@@ -379,7 +381,7 @@ export class TaskLifecycle {
       await ops.settleProject(tx, t.project, now)
       return tx.taskView(taskId)
     })
-    if (t.availableAt !== null) this.availableDue(Date.parse(t.availableAt))
+    this.reservedTask(t)
     return t
   }
 
@@ -387,7 +389,7 @@ export class TaskLifecycle {
   async answer (taskId: string, body: AnswerBody): Promise<Task> {
     const now = this.now()
     const t = await this.store.transact((tx) => workflow.answer(tx, taskId, body, now, { reserveMs: this.workflow.reserveMs }))
-    if (t.availableAt !== null) this.availableDue(Date.parse(t.availableAt))
+    this.reservedTask(t)
     return t
   }
 
@@ -589,6 +591,7 @@ export class TaskLifecycle {
         if (await this.store.isFinished(poll.filter.project).catch(() => false)) {
           for (let p = this.polls.head(group); p !== undefined; p = this.polls.head(group)) this.polls.settle(p, finished())
         }
+        await this.serveReserved(group)
         return
       }
       // The client may have gone while the claim ran: give the task back, uncounted.
@@ -599,6 +602,37 @@ export class TaskLifecycle {
         })
       }
     }
+  }
+
+  /**
+   * The queue had nothing for the group's longest-waiting poll, but a task sent back by a review or an
+   * answer is offered only to the worker that did it: claim for the group's polls of such workers too.
+   */
+  private async serveReserved (group: string): Promise<void> {
+    if (this.reservations.size === 0) return
+    for (const poll of this.polls.inGroup(group)) {
+      if (!this.reservations.has(poll.worker) || this.reserved.has(poll)) continue
+      const a = await this.claimFor(poll)
+      if (a === null || a === undefined) continue
+      this.reservations.delete(poll.worker)
+      if (!this.polls.settle(poll, assigned(a)) && !a.resumed) {
+        await this.afterCommit('release', async () => {
+          const now = this.now()
+          await this.store.transact((tx) => ops.release(tx, a.lease.leaseId, now))
+        })
+      }
+    }
+  }
+
+  /** Remember that `t` is reserved for a worker until its availableAt, so parked polls of that worker are tried (see serveReserved). */
+  private reservedTask (t: Task): void {
+    if (t.availableAt === null) return
+    const until = Date.parse(t.availableAt)
+    this.availableDue(until)
+    const worker = t.reservedFor
+    if (worker === null) return
+    this.reservations.add(worker)
+    setTimeout(() => { this.reservations.delete(worker) }, Math.max(0, until - this.now())).unref()
   }
 
   /** A claim for a parked poll: the assignment, null (nothing queued), or undefined (failed; logged). */
