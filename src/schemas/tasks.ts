@@ -102,7 +102,9 @@ export const CreateTasksResult = Type.Object({
   created: Type.Array(TaskId),
   existing: Type.Array(TaskId),
   closed: Type.Boolean({ description: 'Whether the project is closed (no more tasks coming).' }),
-  overlaps: Type.Array(WriteOverlap, { description: 'Pairs of this batch\'s tasks whose declared writes overlap (the later one is held while the other works).' }),
+  overlaps: Type.Array(WriteOverlap, {
+    description: 'Pairs of this batch\'s tasks whose declared writes overlap (the later one is held while the other works).',
+  }),
 })
 export type CreateTasksResult = Static<typeof CreateTasksResult>
 
