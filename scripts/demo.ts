@@ -53,12 +53,10 @@ const outDir = resolve(opts.out)
 rmSync(outDir, { recursive: true, force: true })
 mkdirSync(outDir, { recursive: true })
 const dbDir = mkdtempSync(join(tmpdir(), 'coord-demo-'))
-// The output folder is the batch's workspace: the server's checks read the summaries there.
-// COORD_RESERVE_SECONDS 0: a task sent back by a review goes to whichever worker polls first. With a
-// reservation, a reserved worker parked behind a longer-waiting one is not woken (it gets the task only on
-// its next poll, one long-poll wait later: 60 s on the CLI path), a server bug reported to the lead.
+// The output folder is the batch's workspace: the server's checks read the summaries there. A merge sent
+// back by the review goes to the worker that wrote it first (the default reservation, COORD_RESERVE_SECONDS).
 const app = await buildApp(loadConfig({
-  PORT: 0, COORD_DB: join(dbDir, 'coord.db'), LOG_LEVEL: 'warn', COORD_WORKSPACE_ROOTS: outDir, COORD_RESERVE_SECONDS: 0,
+  PORT: 0, COORD_DB: join(dbDir, 'coord.db'), LOG_LEVEL: 'warn', COORD_WORKSPACE_ROOTS: outDir,
 }, false))
 const url = await listenLocal(app)
 const client = new CoordClient(url)
