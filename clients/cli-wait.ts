@@ -15,7 +15,7 @@ import { loadCursor, saveCursor } from './wait-cursor.js'
 import { waitUntil, type WaitResult } from './wait-until.js'
 
 /** Exit code of `coord wait` when something needs the coordinator. */
-export const EXIT_ATTENTION = 5
+export const EXIT_ATTENTION = EXIT.ATTENTION
 
 interface WaitCliOptions { project?: string, task?: string[], until: 'done' | 'any', wait: number, after?: number }
 
