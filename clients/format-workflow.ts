@@ -61,9 +61,9 @@ export function formatCheckResults (results: CheckResult[]): string[] {
 
 /** The commands a refused report's text shows, rendered with the flags the user gave. */
 export interface ChecksFailureCommands {
-  /** The report command as it was run, to run again once the output is fixed. */
+  /** The report as it was made (a command line, or a tool call), to make again once the output is fixed. */
   again: string
-  /** `coord next ...`, for when the task went to the engineer. */
+  /** How to poll for the next task (`coord next ...`, `next_task`), for when the task went to the engineer. */
   next: string
 }
 
@@ -82,7 +82,7 @@ export function formatChecksFailure (f: ChecksFailure, commands: ChecksFailureCo
     const expiry = f.lease === undefined ? '' : `: it now expires ${f.lease.expiresAt} (in ${inS} s)`
     lines.push(`Report refused (422 CHECKS_FAILED): ${of} failed (rejected report ${f.rejections} of ${f.maxRejections}):`,
       ...formatCheckResults(f.failed),
-      `Your lease on task ${f.taskId} is kept and extended${expiry}. Fix the output, then run the same command again:`,
+      `Your lease on task ${f.taskId} is kept and extended${expiry}. Fix the output, then report again the same way:`,
       `  ${commands.again}`,
       `After ${left} more rejected report(s) the task goes to the engineer.`)
   }
