@@ -20,8 +20,8 @@ async function textArg (value: string, what: string): Promise<string> {
 async function review (ctx: CliContext, opts: ReviewOptions, [taskId]: string[]): Promise<number> {
   const id = taskId as string
   if (opts.accept !== true && opts.changes === undefined) {
-    throw new UsageError(`Say what you decide: \`${ctx.coordinatorCommand(['review', id, '--accept'])}\` or ` +
-      `\`${ctx.coordinatorCommand(['review', id, '--changes', '"what to change"'])}\`.`)
+    throw new UsageError(`Say what you decide: \`${ctx.coordinatorCommand(['review', id], ['--accept'])}\` or ` +
+      `\`${ctx.coordinatorCommand(['review', id], ['--changes', '"what to change"'])}\`.`)
   }
   const decision = opts.accept === true ? 'accept' : 'changes'
   const feedback = opts.changes === undefined ? undefined : await textArg(opts.changes, '--changes')
