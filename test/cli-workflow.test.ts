@@ -115,16 +115,25 @@ t.test('a completed report the checks refuse: exit 6 with the failures, the leas
 })
 
 t.test('review, answer, escalations and metrics; a claim shows the notes and the results it depends on', async (t) => {
-  const { app, url } = await listen(t)
+  const workspace = tempDir('coord-workspace-')
+  const { app, url } = await listen(t, { COORD_WORKSPACE_ROOTS: workspace })
   const dir = t.testdir()
-  t.equal((await post(app, '/tasks', {
+  const file = join(tempDir(), 'tasks.json')
+  writeFileSync(file, JSON.stringify({
     project: 'wf',
+    workspace,
     tasks: [
-      { id: 'rev', description: 'Write the guide', review: true },
+      { id: 'rev', description: 'Write the guide', review: true, files: { write: ['guide.md'] } },
       { id: 'ask', description: 'Call the API' },
-      { id: 'dep', description: 'Merge the guide', dependsOn: ['rev'] },
+      { id: 'dep', description: 'Merge the guide', dependsOn: ['rev'], files: { write: ['*.md'] } },
     ],
-  })).statusCode, 201)
+  }))
+  const created = await coord(url, ['create', file])
+  t.equal(created.code, 0, created.stderr)
+  t.match(created.stdout, /overlapping writes \(never leased at the same time\):\n {4}rev \(guide\.md\) and dep \(\*\.md\), ordered by dependsOn anyway/)
+  const { task: posted } = (await app.inject('/tasks/dep')).json()
+  t.match(posted, { dependsOn: ['rev'], workspace, review: false }, 'the file\'s fields reach the server as written')
+  t.equal((await app.inject('/tasks/rev')).json().task.review, true)
   const worker = ['--state-dir', dir, '--worker', 'w1']
   t.equal((await coord(url, [...worker, 'next', '--wait', '5'])).code, 0)
   const reported = await coord(url, [...worker, 'report', 'rev', '--status', 'completed', '--summary', 'Guide written.', '--deliverable', 'guide.md'])
@@ -187,4 +196,16 @@ t.test('review, answer, escalations and metrics; a claim shows the notes and the
   const statusJson = oneJson(await coord(url, ['--json', 'status', '--project', 'wf']))
   t.equal(statusJson.project, 'wf')
   t.notOk('metrics' in statusJson, '--json stays the status answer')
+
+  // A conflict: cB's report names a file that cA, still working, declared.
+  t.equal((await post(app, '/tasks', {
+    project: 'cf', tasks: [{ id: 'cA', description: 'a', files: { write: ['a.md'] } }, { id: 'cB', description: 'b', files: { write: ['b.md'] } }],
+  })).statusCode, 201)
+  t.equal((await claim(app, 'w3', '&project=cf')).task.id, 'cA')
+  t.equal((await claim(app, 'w4', '&project=cf')).task.id, 'cB')
+  const clash = await coord(url, ['--state-dir', tempDir(), 'report', 'cB', '--worker', 'w4', '--status', 'completed', '--summary', 'x',
+    '--deliverable', 'b.md', '--deliverable', 'a.md'])
+  t.equal(clash.code, 0, clash.stderr)
+  t.match(clash.stdout, /task cB is now input-required\.\nUndeclared: a\.md \(not in the task's files\.write\)/)
+  t.match(clash.stdout, /\nConflicts: your report is kept, but the task waits for the engineer[^\n]*\n {2}- a\.md: task cA writes a\.md\n/)
 })
