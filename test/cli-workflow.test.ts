@@ -112,6 +112,10 @@ t.test('a completed report the checks refuse: exit 6 with the failures, the leas
   t.equal(queue.code, 0, queue.stderr)
   t.match(queue.stdout, /1 escalation\(s\), oldest first:\nother \[checks\] project wf, input-required/)
   t.match(queue.stdout, `→ ${COORD} answer other "your answer" --url ${url}`)
+  const shown = await coord(url, ['show', 'other'])
+  t.equal(shown.code, 0, shown.stderr)
+  t.match(shown.stdout, /2 check\(s\), 2 report\(s\) refused by them; review: no\n {2}needs attention \(checks\):\n {4}2 check\(s\) still failed/)
+  t.match(shown.stdout, /completed refused \(CHECKS_FAILED\)\n {4}- out\/other\.md does not exist/, 'each refused report with what failed')
 })
 
 t.test('review, answer, escalations and metrics; a claim shows the notes and the results it depends on', async (t) => {
