@@ -48,7 +48,7 @@ while (outcome.status !== 'finished') {
     continue
   }
   const { task } = outcome.assignment
-  const r = await doDemoTask(task, outDir, workMs)
+  const r = await doDemoTask(outcome.assignment, outDir, workMs)
   const report = await coord(['report', task.id, ...poll, '--status', r.status, '--summary', r.summary,
     '--deliverable', r.deliverables[0] as string, '--context-score', '5', '--details', JSON.stringify(r.details), '--next'])
   console.log(JSON.stringify({ taskId: task.id, ...r.details }))

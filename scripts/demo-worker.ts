@@ -1,7 +1,7 @@
 /**
  * One demo worker process: `node dist/scripts/demo-worker.js <url> <worker-id> <out-dir> <work-ms>`.
- * Runs the worker loop (clients/worker-loop.ts): summarize the task's file, write it, report, until the
- * project is finished.
+ * Runs the worker loop (clients/worker-loop.ts): do the task (summarize a README, or merge the summaries),
+ * write it, report, until the project is finished.
  * Prints one JSON line per task: { taskId, words, ms } (ms = time from receiving the task to reporting
  * it). Exits 1 if a report was refused (409): in the demo no lease should lapse.
  */
@@ -17,7 +17,7 @@ if (url === undefined || worker === undefined || outDir === undefined) {
 const workMs = Number(workMsArg ?? 0)
 const client = new CoordClient(url)
 
-const counts = await runWorker(client, { worker, project: 'demo', wait: 10 }, async ({ task }) => doDemoTask(task, outDir, workMs), {
+const counts = await runWorker(client, { worker, project: 'demo', wait: 10 }, async (assignment) => doDemoTask(assignment, outDir, workMs), {
   onReport: ({ task }, sent) => console.log(JSON.stringify({ taskId: task.id, ...sent.details })),
 })
 await client.close()

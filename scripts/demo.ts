@@ -1,11 +1,14 @@
 /**
  * `npm run demo`: the whole product on real documents. Starts the server on a free port with a
  * temporary database, posts one task per README of this project's installed dependencies (text nobody
- * here wrote), runs worker processes that long-poll, write a 100-200-word extractive summary to
- * `demo-output/` and report, then prints per-worker counts and the parallel speedup. With `--cli` the
- * workers go the documented chat path instead: the root `coord` executable, `next` then
- * `report ... --next` per task, each a fresh process (a process start per task, so slower).
- * Exits 1 unless every task completed exactly once.
+ * here wrote), each with a word-count check, and a final merge task that depends on all of them and
+ * waits for review. Worker processes long-poll, write a 100-200-word extractive summary to
+ * `demo-output/` and report; the merge task is offered only once every summary is completed. The demo
+ * reviews the merged file as a coordinator would (sends it back once, then accepts it), then prints
+ * per-worker counts, the parallel speedup and the project's metrics. With `--cli` the workers go the
+ * documented chat path instead: the root `coord` executable, `next` then `report ... --next` per task,
+ * each a fresh process (a process start per task, so slower).
+ * Exits 1 unless every summary completed exactly once and the merge ran last and was accepted.
  */
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
@@ -21,6 +24,8 @@ import { listenLocal } from '../src/server.js'
 import { packageRoot } from '../src/paths.js'
 import { CoordClient } from '../clients/client.js'
 import { countWords, plainText, sentences, SUMMARY_WORDS } from './summarize.js'
+import { MERGED_FILE } from './demo-task.js'
+import { formatMetrics, projectMetrics, reviewMerge } from './demo-coordinator.js'
 
 const opts = new Command('demo')
   .option('--workers <n>', 'worker processes', '3')
@@ -48,7 +53,11 @@ const outDir = resolve(opts.out)
 rmSync(outDir, { recursive: true, force: true })
 mkdirSync(outDir, { recursive: true })
 const dbDir = mkdtempSync(join(tmpdir(), 'coord-demo-'))
-const app = await buildApp(loadConfig({ PORT: 0, COORD_DB: join(dbDir, 'coord.db'), LOG_LEVEL: 'warn' }, false))
+// The output folder is the batch's workspace: the server's checks read the summaries there. A merge sent
+// back by the review goes to the worker that wrote it first (the default reservation, COORD_RESERVE_SECONDS).
+const app = await buildApp(loadConfig({
+  PORT: 0, COORD_DB: join(dbDir, 'coord.db'), LOG_LEVEL: 'warn', COORD_WORKSPACE_ROOTS: outDir,
+}, false))
 const url = await listenLocal(app)
 const client = new CoordClient(url)
 
@@ -76,44 +85,83 @@ const workers = Array.from({ length: Number(opts.workers) }, (_, i) => {
 while ((await client.status('demo')).workers.waiting < workers.length) await sleep(50)
 
 const postedAt = Date.now()
+const summaryIds = docs.map(({ pkg }) => `summarize-${pkg.replace(/[^A-Za-z0-9._-]/g, '_')}`)
+const MERGE_ID = 'merge-summaries'
 await client.createTasks({
   project: 'demo',
   close: true,
-  tasks: docs.map(({ pkg, file }) => ({
-    id: `summarize-${pkg.replace(/[^A-Za-z0-9._-]/g, '_')}`,
-    type: 'summarize',
-    description: `Write a 100-200-word extractive summary of the README of ${pkg}.`,
-    context: { package: pkg, file },
-    acceptance: [`${SUMMARY_WORDS.min} to ${SUMMARY_WORDS.max} words`, 'only sentences taken from the document'],
-    files: { read: [file], write: [join(outDir, `summarize-${pkg}.summary.md`)] },
-  })),
+  workspace: outDir,
+  tasks: [
+    ...docs.map(({ pkg, file }, i) => {
+      const out = `${summaryIds[i] as string}.summary.md`
+      return {
+        id: summaryIds[i] as string,
+        type: 'summarize',
+        description: `Write a 100-200-word extractive summary of the README of ${pkg} to ${out}, under a "# ${pkg}" title.`,
+        context: { package: pkg, file },
+        acceptance: ['only sentences taken from the document'],
+        files: { write: [out] },
+        // The file holds the two-word title line too.
+        checks: [{ kind: 'word-count' as const, path: out, min: SUMMARY_WORDS.min + 2, max: SUMMARY_WORDS.max + 2, label: `${out}: a 100-200-word summary` }],
+      }
+    }),
+    {
+      id: MERGE_ID,
+      type: 'merge',
+      description: `Merge every summary (see dependencies) into ${MERGED_FILE}, one "## <package>" section each.`,
+      dependsOn: summaryIds,
+      files: { write: [MERGED_FILE] },
+      checks: [{ kind: 'headings' as const, path: MERGED_FILE, headings: docs.slice(0, 100).map((d) => d.pkg) }],
+      review: true,
+    },
+  ],
 })
-const exitCodes = await Promise.all(workers)
+let workersDone = false
+const reviewing = reviewMerge(client, {
+  project: 'demo', taskId: MERGE_ID, workspace: outDir, file: MERGED_FILE, waitS: 2, stopped: () => workersDone, log: console.log,
+})
+const exitCodes = await Promise.all(workers).finally(() => { workersDone = true })
+const { decisions, satisfied } = await reviewing
+console.log('')
 
-// Check: every task completed exactly once, by one accepted report, with a summary of 100-200 words.
+// Check: every summary completed exactly once, by one accepted report, with 100-200 words; the merge
+// started after the last summary completed and was accepted after one request for changes.
 const problems: string[] = []
 const { tasks } = await client.listTasks({ project: 'demo', limit: 500 })
-for (const t of tasks) {
+const summaries = tasks.filter((t) => t.id !== MERGE_ID)
+for (const t of summaries) {
   const h = await client.getTask(t.id)
   const completions = h.reports.filter((r) => r.accepted && r.status === 'completed').length
   if (t.state !== 'completed' || completions !== 1 || t.attempts !== 1) problems.push(`${t.id}: ${t.state}, ${completions} completions, ${t.attempts} attempts`)
   const out = t.result?.deliverables[0]
-  const words = out !== undefined && existsSync(out) ? countWords(readFileSync(out, 'utf8').replace(/^#.*\n/, '')) : 0
+  const words = out !== undefined && existsSync(join(outDir, out)) ? countWords(readFileSync(join(outDir, out), 'utf8').replace(/^#.*\n/, '')) : 0
   if (words < SUMMARY_WORDS.min || words > SUMMARY_WORDS.max) problems.push(`${t.id}: summary has ${words} words`)
 }
-if (tasks.length !== docs.length) problems.push(`${tasks.length} tasks stored for ${docs.length} documents`)
+const merge = await client.getTask(MERGE_ID)
+const lastSummaryAt = Math.max(...summaries.map((t) => Date.parse(t.finishedAt ?? t.updatedAt)))
+const mergeStartedAt = Date.parse(merge.leases[0]?.grantedAt ?? '')
+if (!(mergeStartedAt >= lastSummaryAt)) problems.push(`${MERGE_ID} was claimed before the last summary completed`)
+if (merge.task.state !== 'completed' || decisions.join(',') !== 'changes,accept' || !satisfied) {
+  problems.push(`${MERGE_ID}: ${merge.task.state}, review decisions ${decisions.join(', ') || 'none'}${satisfied ? '' : ', feedback not applied'}`)
+}
+if (tasks.length !== docs.length + 1) problems.push(`${tasks.length} tasks stored for ${docs.length} documents and the merge`)
 const wallMs = Math.max(...tasks.map((t) => Date.parse(t.result?.reportedAt ?? t.updatedAt))) - postedAt
 if (exitCodes.some((c) => c !== 0)) problems.push(`worker exit codes ${exitCodes.join(', ')}`)
 const status = await client.status('demo')
+const metrics = await projectMetrics(url, 'demo')
 
 const sumMs = [...taskMs.values()].flat().reduce((a, b) => a + b, 0)
 console.log('worker             tasks   task time')
 for (const [id, ms] of taskMs) console.log(`${id.padEnd(18)} ${String(ms.length).padStart(5)}   ${(ms.reduce((a, b) => a + b, 0) / 1000).toFixed(2)} s`)
 console.log(`\ntasks completed    ${status.counts.completed} / ${tasks.length} (project done: ${status.done})`)
+console.log(`merge task         claimed ${((mergeStartedAt - lastSummaryAt) / 1000).toFixed(2)} s after the last of ${summaries.length} summaries completed; ` +
+  `review: ${decisions.join(', then ')}`)
 console.log(`wall time          ${(wallMs / 1000).toFixed(2)} s (from posting the batch to the last report)`)
 console.log(`sum of task times  ${(sumMs / 1000).toFixed(2)} s`)
 console.log(`parallel speedup   ${(sumMs / wallMs).toFixed(2)}x (sum of task times / wall time)`)
-console.log(`summaries          ${outDir}`)
+console.log(`summaries          ${outDir} (merged: ${MERGED_FILE})`)
+console.log('')
+for (const line of formatMetrics(metrics)) console.log(line)
 
 await client.close()
 await app.close()
@@ -122,4 +170,4 @@ if (problems.length > 0) {
   console.error(`\nFAILED:\n  ${problems.join('\n  ')}`)
   process.exit(1)
 }
-console.log('\nOK: every task completed exactly once.')
+console.log('\nOK: every summary completed exactly once; the merge ran last and was accepted after one review round.')

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import type { Check } from '../src/schemas/checks.js'
 import { runChecks } from '../src/checks/run-checks.js'
 import { checkProblems } from '../src/checks/validate-checks.js'
+import { build, claim, post, report } from './helper.js'
 
 const checks: Check[] = [
   { kind: 'word-count', path: 'out/summary.md', min: 150, max: 250 },
@@ -78,4 +79,34 @@ t.test('the checks catch each defect with the check meant for it', async (t) => 
   const rate = Math.round((caught / defects.length) * 100)
   t.comment(`catch rate: ${caught}/${defects.length} = ${rate} %`)
   t.ok(rate >= 80, 'at least 80 % of the defects are caught')
+})
+
+t.test('through the API: each deliberately bad report is answered 422 naming the defect; the good one is accepted', async (t) => {
+  const base = realpathSync(t.testdir())
+  const app = await build(t)
+  let caught = 0
+  const cases: Array<{ name: string, output: Output, says?: RegExp }> = [...defects, { name: 'good', output: {} }]
+  for (const [i, c] of cases.entries()) {
+    const root = join(base, `case-${i}`)
+    mkdirSync(join(root, 'out'), { recursive: true })
+    const { summary, meta, deliverables } = { ...good, ...c.output }
+    const created = await post(app, '/tasks', {
+      project: `catch-${i}`, workspace: root, tasks: [{ id: `t${i}`, description: c.name, files: { write: declaredWrites }, checks }],
+    })
+    t.equal(created.statusCode, 201, `${c.name}: posted`)
+    const a = await claim(app, `w${i}`)
+    if (summary !== undefined) writeFileSync(join(root, 'out/summary.md'), summary)
+    if (meta !== undefined) writeFileSync(join(root, 'out/meta.json'), meta)
+    const res = await report(app, a, 'completed', { deliverables })
+    if (c.says === undefined) {
+      t.equal(res.statusCode, 200, 'the good output is accepted')
+      continue
+    }
+    const hit = res.statusCode === 422 && res.json().details.failed.some((f: { message: string }) => (c.says as RegExp).test(f.message))
+    if (hit) caught++
+    t.ok(hit, `${c.name}: ${res.statusCode} ${res.statusCode === 422 ? res.json().message.split('\n')[1] : res.body}`)
+  }
+  const rate = Math.round((caught / defects.length) * 100)
+  t.comment(`catch rate through the API: ${caught}/${defects.length} = ${rate} %`)
+  t.ok(rate >= 80, 'at least 80 % of the bad reports are caught')
 })

@@ -27,7 +27,7 @@ t.test('claims, live-lease lookups and open-task checks use indexes', async (t) 
   const plan = await planner(t)
   const shapes = [{}, { project: 'p' }, { type: 'x' }, { project: 'p', type: 'x' }]
   for (const filter of shapes) {
-    for (const [skip, exclude] of [[false, false], [true, false], [true, true]]) {
+    for (const [skip, exclude] of [[false, false], [true, false], [true, true]] as const) {
       const p = plan(pickSql(filter, skip, exclude), { ...filter, now: 1, ...(skip ? { worker: 'w' } : {}), ...(exclude ? { exclude: '["a"]' } : {}) })
       t.match(p, /SEARCH t USING INDEX tasks_queue/, `claim ${JSON.stringify(filter)}${skip ? ' skipping retries' : ''}${exclude ? ' past held tasks' : ''}: ${p}`)
       t.notMatch(p, /SCAN t\b/, 'no full scan of tasks')
@@ -42,8 +42,9 @@ t.test('claims, live-lease lookups and open-task checks use indexes', async (t) 
   { worker: 'w', project: null, type: null }), /USING INDEX tasks_reserved/, 'the reservation lookup before each claim')
   t.match(plan(`SELECT t.id, t.files, l.worker FROM tasks t LEFT JOIN leases l ON l.id = t.lease_id AND l.ended_at IS NULL
     WHERE t.project = ? AND t.state = 'working' AND t.has_writes = 1`, ['p']), /USING INDEX tasks_(working_writes|queue_project) \(project=\? AND state=\?\)|USING INDEX tasks_working_writes/, 'the file-conflict check')
-  t.match(plan('SELECT min(available_at) AS d FROM tasks INDEXED BY tasks_available WHERE state = \'submitted\' AND available_at > 0 AND available_at > ?', [1]),
-    /USING (COVERING )?INDEX tasks_available/, 'the next backoff end')
+  t.match(plan('SELECT min(available_at) AS d FROM tasks INDEXED BY tasks_available ' +
+    'WHERE state = \'submitted\' AND available_at > 0 AND available_at > ?', [1]),
+  /USING (COVERING )?INDEX tasks_available/, 'the next backoff end')
 })
 
 // Every statement a worker cycle runs (claim, report, their events) finds its rows through an index, so its

@@ -18,7 +18,10 @@ export const EventData = {
   'task.created': Type.Object({ type: Type.String(), priority: Type.Integer() }),
   'task.claimed': Type.Object({ leaseId: Type.String(), attempt: Type.Integer({ minimum: 1 }), expiresAt: Iso, revived: Type.Optional(Type.Boolean()) }),
   'task.completed': Type.Object({
-    attempt: Type.Integer(), deliverables: Type.Array(Type.String()), contextScore: Type.Union([Type.Integer(), Type.Null()]), reviewed: Type.Optional(Type.Boolean()),
+    attempt: Type.Integer(),
+    deliverables: Type.Array(Type.String()),
+    contextScore: Type.Union([Type.Integer(), Type.Null()]),
+    reviewed: Type.Optional(Type.Boolean()),
   }),
   'task.failed': Type.Object({
     attempt: Type.Integer(), final: Type.Boolean(), willRetry: Type.Boolean(), summary: Type.String(), retryAt: Type.Optional(Iso),
@@ -32,7 +35,9 @@ export const EventData = {
   }),
   'task.ready': Type.Object({ dependencies: Type.Array(Type.String()) }),
   'task.review_required': Type.Object({ attempt: Type.Integer(), deliverables: Type.Array(Type.String()) }),
-  'task.changes_requested': Type.Object({ feedback: Type.String(), by: Type.Union([Type.String(), Type.Null()]), reservedFor: Type.Union([Type.String(), Type.Null()]) }),
+  'task.changes_requested': Type.Object({
+    feedback: Type.String(), by: Type.Union([Type.String(), Type.Null()]), reservedFor: Type.Union([Type.String(), Type.Null()]),
+  }),
   'task.answered': Type.Object({ by: Type.Union([Type.String(), Type.Null()]), previousState: Type.String(), requeued: Type.Boolean() }),
   'task.escalated': Type.Object({ kind: Type.String(), message: Type.String() }),
   'worker.registered': Type.Object({}),

@@ -256,10 +256,12 @@ async function rejectByChecks (tx: StoreTx, t: TaskFacts, l: LeaseFacts, body: R
     // The worker is alive and fixing its output: the lease is kept and extended, like a heartbeat.
     const expiresAt = now + t.leaseMs
     await tx.updateLease(l.id, { expiresAt, endedAt: null, endReason: null })
-    await tx.updateTask(t.id, { state: 'working', checkRejections: rejections, updatedAt: now })
+    // A late report on a dead-lettered task that nobody re-claimed revives it, like a heartbeat would.
+    await tx.updateTask(t.id, { state: 'working', checkRejections: rejections, finishedAt: null, updatedAt: now })
     lease = leaseView({ ...l, expiresAt, endedAt: null, endReason: null }, t.leaseMs)
     message = `${failed.length} of ${results.length} checks failed:\n${list}\nFix the output and report completed again with the same leaseId ` +
-      `(your lease is kept and extended to ${iso(expiresAt)}). After ${policy.maxCheckRejections - rejections} more rejected report(s) the task goes to the engineer.`
+      `(your lease is kept and extended to ${iso(expiresAt)}). ` +
+      `After ${policy.maxCheckRejections - rejections} more rejected report(s) the task goes to the engineer.`
   }
   return {
     kind: 'refused',
@@ -353,7 +355,13 @@ export async function report (tx: StoreTx, taskId: string, body: ReportBody, now
   await tx.updateLease(l.id, { endedAt: l.endedAt ?? now, endReason: body.status })
   const finished = state === 'failed' ? now : null
   await tx.updateTask(taskId, {
-    state: state === 'completed' ? 'working' : state, result, finishedAt: finished, attention, updatedAt: now, ...(retryAt === undefined ? {} : { availableAt: retryAt }),
+    // A completion is finished by completeTask below (it also releases the dependents).
+    state: state === 'completed' ? 'working' : state,
+    result,
+    finishedAt: finished,
+    attention,
+    updatedAt: now,
+    ...(retryAt === undefined ? {} : { availableAt: retryAt }),
   })
   if (body.status !== 'blocked') await tx.countWorkerResult(body.worker, body.status)
   if (state === 'completed') {
@@ -366,7 +374,11 @@ export async function report (tx: StoreTx, taskId: string, body: ReportBody, now
     await tx.appendEvent(event('task.input_required', now, subject, { attempt: l.attempt, question: body.question ?? body.summary }))
   } else {
     await tx.appendEvent(event('task.failed', now, subject, {
-      attempt: l.attempt, final: state === 'failed', willRetry: state === 'submitted', summary: body.summary, ...(retryAt === undefined ? {} : { retryAt: iso(retryAt) }),
+      attempt: l.attempt,
+      final: state === 'failed',
+      willRetry: state === 'submitted',
+      summary: body.summary,
+      ...(retryAt === undefined ? {} : { retryAt: iso(retryAt) }),
     }))
     if (state === 'failed') await cancelDependents(tx, t, 'failed', now)
   }

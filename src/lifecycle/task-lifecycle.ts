@@ -20,18 +20,16 @@ import type { ProjectSummary, Status, Worker } from '../schemas/workers.js'
 import type { AnswerBody, Escalation, ReviewBody } from '../schemas/workflow.js'
 import type { CheckResult } from '../schemas/checks.js'
 import type { ProjectMetrics } from '../schemas/metrics.js'
-import type { TaskState } from '../schemas/common.js'
-import type { ClaimFilter, Store, StoreChange, StoreHealth, StoreTx, TaskListQuery, WorkingWrites } from '../store/store.js'
-import { checkPathInside, resolveWorkspaceRoot, WorkspaceError } from '../checks/workspace.js'
-import { checkProblems } from '../checks/validate-checks.js'
+import type { ClaimFilter, Store, StoreChange, StoreHealth, StoreTx, TaskListQuery } from '../store/store.js'
 import { runChecks } from '../checks/run-checks.js'
 import { DeadlineTimer } from './deadline-timer.js'
-import { matchesStored as globMatches, validateWritePattern } from './file-globs.js'
+import { matchesStored as globMatches } from './file-globs.js'
+import { prepareBatch } from './batch-input.js'
 import { computeMetrics } from './metrics.js'
 import * as ops from './operations.js'
 import { createTasks } from './create-ops.js'
 import * as workflow from './workflow-ops.js'
-import { escalations, holdOf, type Poller } from './workflow-views.js'
+import { readEscalations, withHolds, type Poller } from './workflow-views.js'
 import { groupKey, ParkedPolls, type ParkedPoll } from './parked-polls.js'
 import { PresenceTable } from './presence.js'
 import { workerState } from './rules.js'
@@ -96,7 +94,9 @@ function reportedTask (t: Task): ReportedTask {
 /** Leases expired per transaction; more lapsed ones are taken by the next run at once. */
 const EXPIRE_BATCH = 500
 /** Event types after which a parked poll may get a task, or learn that its project finished. */
-const WAKING = new Set(['task.created', 'task.requeued', 'task.lease_expired', 'task.failed', 'project.finished', 'task.ready', 'task.changes_requested', 'task.answered'])
+const WAKING = new Set([
+  'task.created', 'task.requeued', 'task.lease_expired', 'task.failed', 'project.finished', 'task.ready', 'task.changes_requested', 'task.answered',
+])
 /** Event types after which a task held by overlapping writes may be free (a working task stopped working). */
 const RELEASING = new Set(['task.completed', 'task.review_required', 'task.input_required', 'task.escalated', 'task.canceled'])
 
@@ -115,6 +115,8 @@ export class TaskLifecycle {
   private availableDueAt: number | null = null
   /** Set once a claim passed a task over for overlapping writes: from then on, a working task stopping wakes parked polls. */
   private readonly claimNotes: ops.ClaimNotes = {}
+  /** Workers a sent-back task is reserved for (until its availableAt): their parked polls are tried even when others found nothing. */
+  private readonly reservations = new Set<string>()
   /** What each worker last polled for, for the `unclaimable` escalation. */
   private readonly pollFilters = new Map<string, ClaimFilter>()
   private readonly workflow: WorkflowConfig
@@ -185,8 +187,8 @@ export class TaskLifecycle {
     if (dup !== undefined) {
       throw new CoordError('DUPLICATE_TASK_ID', `Task id ${dup} appears more than once in this batch; give each task its own id.`, { taskId: dup })
     }
-    const workspace = this.workspaceOf(body.workspace)
-    this.validateTasks(body, workspace)
+    const { workspace, tasks } = prepareBatch(body, this.workflow)
+    body = { ...body, tasks }
     const batch = { review: body.review === true, workspace }
     const specs = body.tasks.map((t) => toSpec(t, project, { leaseMs: this.config.defaultLeaseMs, maxAttempts: this.config.defaultMaxAttempts }, batch))
     const now = this.now()
@@ -201,42 +203,6 @@ export class TaskLifecycle {
       return { project, ...out }
     } finally {
       for (const { poll } of handed) this.reserved.delete(poll)
-    }
-  }
-
-  /** The realpath of a batch's workspace, checked against the allowed roots. @throws CoordError INVALID_WORKSPACE */
-  private workspaceOf (root: string | undefined): string | null {
-    if (root === undefined) return null
-    try {
-      return resolveWorkspaceRoot(root, this.workflow.workspaceRoots)
-    } catch (err) {
-      if (!(err instanceof WorkspaceError)) throw err
-      throw new CoordError('INVALID_WORKSPACE', `workspace: ${err.message}`, { workspace: root, allowedRoots: this.workflow.workspaceRoots })
-    }
-  }
-
-  /** Every problem of the batch's files.write and checks, at once. @throws CoordError INVALID_TASK listing them; nothing is created */
-  private validateTasks (body: CreateTasksBody, workspace: string | null): void {
-    const problems: string[] = []
-    body.tasks.forEach((t, i) => {
-      const name = `tasks[${i}]${t.id === undefined ? '' : ` (${t.id})`}`
-      for (const w of t.files?.write ?? []) {
-        const bad = validateWritePattern(w)
-        if (bad !== null) problems.push(`${name}: ${bad}`)
-        else if (workspace !== null) {
-          try {
-            checkPathInside(workspace, w)
-          } catch (err) {
-            if (!(err instanceof WorkspaceError)) throw err
-            problems.push(`${name}: files.write: ${err.message}`)
-          }
-        }
-      }
-      for (const p of checkProblems(t.checks ?? [], { root: workspace, commandsEnabled: this.workflow.commandChecks })) problems.push(`${name}: ${p}`)
-    })
-    if (problems.length > 0) {
-      throw new CoordError('INVALID_TASK', `${problems.length} problem(s); fix them and post the batch again (nothing was created):\n- ${problems.join('\n- ')}`,
-        { problems })
     }
   }
 
@@ -415,7 +381,7 @@ export class TaskLifecycle {
       await ops.settleProject(tx, t.project, now)
       return tx.taskView(taskId)
     })
-    if (t.availableAt !== null) this.availableDue(Date.parse(t.availableAt))
+    this.reservedTask(t)
     return t
   }
 
@@ -423,22 +389,19 @@ export class TaskLifecycle {
   async answer (taskId: string, body: AnswerBody): Promise<Task> {
     const now = this.now()
     const t = await this.store.transact((tx) => workflow.answer(tx, taskId, body, now, { reserveMs: this.workflow.reserveMs }))
-    if (t.availableAt !== null) this.availableDue(Date.parse(t.availableAt))
+    this.reservedTask(t)
     return t
   }
 
   /** `GET /escalations`: what needs a human, oldest first (see `workflow-views.escalations`). */
   async escalations (project?: string): Promise<Escalation[]> {
     const now = this.now()
-    const { blocked, failed, submitted } = await this.store.attentionTasks(project, 500)
-    const states = await this.store.taskStates([...new Set(submitted.flatMap((t) => t.dependsOn))])
-    const ready = submitted.filter((t) => (t.availableAt === null || Date.parse(t.availableAt) <= now) && t.dependsOn.every((d) => states.get(d) === 'completed'))
     const pollers: Poller[] = []
     for (const [worker, filter] of this.pollFilters) {
       const seen = this.presence.lastSeen(worker)
       if (this.polls.has(worker) || (seen !== undefined && now - seen < this.config.offlineMs)) pollers.push({ worker, filter })
     }
-    return escalations({ blocked, failed, ready, pollers, now, unclaimableMs: this.workflow.unclaimableMs })
+    return readEscalations(this.store, project, { now, pollers, unclaimableMs: this.workflow.unclaimableMs })
   }
 
   /** `GET /projects/{project}/metrics`. @throws CoordError PROJECT_NOT_FOUND */
@@ -449,16 +412,8 @@ export class TaskLifecycle {
   }
 
   /** Tasks with `hold` set on the submitted ones: why each is not offered now. */
-  async withHolds<T extends Task> (tasks: T[]): Promise<T[]> {
-    const waiting = tasks.filter((t) => t.state === 'submitted')
-    if (waiting.length === 0) return tasks
-    const now = this.now()
-    const states = await this.store.taskStates([...new Set(waiting.flatMap((t) => t.dependsOn))])
-    const working = new Map<string, WorkingWrites[]>()
-    for (const t of waiting) {
-      if (t.files.write.length > 0 && !working.has(t.project)) working.set(t.project, await this.store.workingWrites(t.project))
-    }
-    return tasks.map((t) => (t.state === 'submitted' ? { ...t, hold: holdOf(t, now, states as Map<string, TaskState>, working.get(t.project) ?? []) } : t))
+  withHolds<T extends Task> (tasks: T[]): Promise<T[]> {
+    return withHolds(this.store, tasks, this.now())
   }
 
   /** `POST /projects/{project}/close`: no more tasks are coming for the project. */
@@ -636,6 +591,7 @@ export class TaskLifecycle {
         if (await this.store.isFinished(poll.filter.project).catch(() => false)) {
           for (let p = this.polls.head(group); p !== undefined; p = this.polls.head(group)) this.polls.settle(p, finished())
         }
+        await this.serveReserved(group)
         return
       }
       // The client may have gone while the claim ran: give the task back, uncounted.
@@ -646,6 +602,37 @@ export class TaskLifecycle {
         })
       }
     }
+  }
+
+  /**
+   * The queue had nothing for the group's longest-waiting poll, but a task sent back by a review or an
+   * answer is offered only to the worker that did it: claim for the group's polls of such workers too.
+   */
+  private async serveReserved (group: string): Promise<void> {
+    if (this.reservations.size === 0) return
+    for (const poll of this.polls.inGroup(group)) {
+      if (!this.reservations.has(poll.worker) || this.reserved.has(poll)) continue
+      const a = await this.claimFor(poll)
+      if (a === null || a === undefined) continue
+      this.reservations.delete(poll.worker)
+      if (!this.polls.settle(poll, assigned(a)) && !a.resumed) {
+        await this.afterCommit('release', async () => {
+          const now = this.now()
+          await this.store.transact((tx) => ops.release(tx, a.lease.leaseId, now))
+        })
+      }
+    }
+  }
+
+  /** Remember that `t` is reserved for a worker until its availableAt, so parked polls of that worker are tried (see serveReserved). */
+  private reservedTask (t: Task): void {
+    if (t.availableAt === null) return
+    const until = Date.parse(t.availableAt)
+    this.availableDue(until)
+    const worker = t.reservedFor
+    if (worker === null) return
+    this.reservations.add(worker)
+    setTimeout(() => { this.reservations.delete(worker) }, Math.max(0, until - this.now())).unref()
   }
 
   /** A claim for a parked poll: the assignment, null (nothing queued), or undefined (failed; logged). */

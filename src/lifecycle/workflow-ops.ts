@@ -20,12 +20,19 @@ async function requireTask (tx: StoreTx, id: string): Promise<TaskFacts> {
   return t
 }
 
+/** What task.completed reports of the accepted result. */
+export interface CompletionData {
+  attempt: number
+  deliverables: string[]
+  contextScore: number | null
+  worker: string | null
+}
+
 /**
  * Mark the task completed (task.completed), and count it off each dependent: a dependent whose last
  * dependency this was becomes offerable (task.ready). The caller settles the project.
  */
-export async function completeTask (tx: StoreTx, t: TaskFacts, data: { attempt: number, deliverables: string[], contextScore: number | null, worker: string | null },
-  now: number, reviewed = false): Promise<void> {
+export async function completeTask (tx: StoreTx, t: TaskFacts, data: CompletionData, now: number, reviewed = false): Promise<void> {
   await tx.updateTask(t.id, { state: 'completed', finishedAt: now, attention: null, reservedFor: null, updatedAt: now })
   await tx.appendEvent(event('task.completed', now, { project: t.project, taskId: t.id, worker: data.worker },
     { attempt: data.attempt, deliverables: data.deliverables, contextScore: data.contextScore, ...(reviewed ? { reviewed } : {}) }))
@@ -36,6 +43,8 @@ export async function completeTask (tx: StoreTx, t: TaskFacts, data: { attempt: 
     await tx.updateTask(id, { depsPending, updatedAt: now })
     if (depsPending === 0) await tx.appendEvent(event('task.ready', now, { project: d.project, taskId: id }, { dependencies: d.dependsOn }))
   }
+  // A late report can complete a task that had been dead-lettered: the dependents canceled with it wait again.
+  await reviveDependents(tx, t, now)
 }
 
 /**
@@ -51,7 +60,8 @@ export async function cancelDependents (tx: StoreTx, t: TaskFacts, ending: 'fail
     const message = `Canceled because its dependency ${item.cause} ended ${item.cause === t.id ? ending : 'canceled'}.`
     const attention: Attention = { kind: 'dependency', message, at: iso(now), worker: null, dependency: item.cause }
     await tx.updateTask(d.id, { state: 'canceled', finishedAt: now, attention, updatedAt: now })
-    await tx.appendEvent(event('task.canceled', now, { project: d.project, taskId: d.id }, { previousState: 'submitted', reason: message, dependency: item.cause }))
+    await tx.appendEvent(event('task.canceled', now, { project: d.project, taskId: d.id },
+      { previousState: 'submitted', reason: message, dependency: item.cause }))
     for (const id of await tx.dependents(d.id)) queue.push({ id, cause: d.id, root: ending })
   }
 }
@@ -74,7 +84,8 @@ async function reviveDependents (tx: StoreTx, t: TaskFacts, now: number): Promis
 }
 
 /** The worker a sent-back task is reserved for: the one that did it, unless it already works on something else. */
-async function reserveFor (tx: StoreTx, worker: string | null, now: number, opts: ReserveOptions): Promise<{ reservedFor: string | null, availableAt: number }> {
+async function reserveFor (tx: StoreTx, worker: string | null, now: number, opts: ReserveOptions):
+Promise<{ reservedFor: string | null, availableAt: number }> {
   if (worker === null || opts.reserveMs <= 0 || (await tx.liveLeaseOf(worker)) !== null) return { reservedFor: null, availableAt: 0 }
   return { reservedFor: worker, availableAt: now + opts.reserveMs }
 }
@@ -99,7 +110,8 @@ export async function review (tx: StoreTx, taskId: string, body: ReviewBody, now
   await tx.appendNote(taskId, note)
   if (body.decision === 'accept') {
     const r = view.result
-    await completeTask(tx, t, { attempt: r?.attempt ?? t.attempts, deliverables: r?.deliverables ?? [], contextScore: r?.contextScore ?? null, worker }, now, true)
+    const data = { attempt: r?.attempt ?? t.attempts, deliverables: r?.deliverables ?? [], contextScore: r?.contextScore ?? null, worker }
+    await completeTask(tx, t, data, now, true)
   } else {
     const reserved = await reserveFor(tx, worker, now, opts)
     await tx.updateTask(taskId, { state: 'submitted', finishedAt: null, ...reserved, updatedAt: now })
@@ -136,7 +148,16 @@ export async function answer (tx: StoreTx, taskId: string, body: AnswerBody, now
     const reserved = await reserveFor(tx, asker, now, opts)
     // A failed task gets one more attempt: the claim counts it, and one more failure dead-letters it again.
     const maxAttempts = t.state === 'failed' ? Math.max(t.maxAttempts, t.attempts + 1) : undefined
-    await tx.updateTask(taskId, { state: 'submitted', finishedAt: null, attention: null, ...reserved, ...(maxAttempts === undefined ? {} : { maxAttempts }), updatedAt: now })
+    // The engineer stepped in: the checks get a fresh budget of rejections.
+    await tx.updateTask(taskId, {
+      state: 'submitted',
+      finishedAt: null,
+      attention: null,
+      checkRejections: 0,
+      ...reserved,
+      ...(maxAttempts === undefined ? {} : { maxAttempts }),
+      updatedAt: now,
+    })
     if (t.state === 'failed') await reviveDependents(tx, t, now)
   }
   await tx.appendEvent(event('task.answered', now, { project: t.project, taskId, worker: t.attention?.worker ?? null },

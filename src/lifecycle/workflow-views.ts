@@ -6,7 +6,7 @@
 import type { TaskState } from '../schemas/common.js'
 import type { Hold, Task } from '../schemas/tasks.js'
 import type { Escalation } from '../schemas/workflow.js'
-import type { ClaimFilter, WorkingWrites } from '../store/store.js'
+import type { ClaimFilter, Store, WorkingWrites } from '../store/store.js'
 import { iso } from './events.js'
 import { storedOverlaps as writeOverlaps } from './file-globs.js'
 
@@ -98,4 +98,26 @@ export function escalations (inp: EscalationInputs): Escalation[] {
 
 function item (t: Task, kind: Escalation['kind'], message: string, worker: string | null, since: string, action: string): Escalation {
   return { taskId: t.id, project: t.project, kind, state: t.state, type: t.type, message, worker, since, attempts: t.attempts, action }
+}
+
+/** `tasks` with `hold` set on the submitted ones (read from the store: dependency states, the working writes). Times in ms. */
+export async function withHolds<T extends Task> (store: Store, tasks: T[], now: number): Promise<T[]> {
+  const waiting = tasks.filter((t) => t.state === 'submitted')
+  if (waiting.length === 0) return tasks
+  const states = await store.taskStates([...new Set(waiting.flatMap((t) => t.dependsOn))])
+  const working = new Map<string, WorkingWrites[]>()
+  for (const t of waiting) {
+    if (t.files.write.length > 0 && !working.has(t.project)) working.set(t.project, await store.workingWrites(t.project))
+  }
+  return tasks.map((t) => (t.state === 'submitted' ? { ...t, hold: holdOf(t, now, states, working.get(t.project) ?? []) } : t))
+}
+
+/** The escalation queue read from the store (at most 500 tasks of each kind), with the lifecycle's view of who polls. */
+export async function readEscalations (store: Store, project: string | undefined,
+  live: { now: number, pollers: readonly Poller[], unclaimableMs: number }): Promise<Escalation[]> {
+  const { blocked, failed, submitted } = await store.attentionTasks(project, 500)
+  const states = await store.taskStates([...new Set(submitted.flatMap((t) => t.dependsOn))])
+  const ready = submitted.filter((t) => (t.availableAt === null || Date.parse(t.availableAt) <= live.now) &&
+    t.dependsOn.every((d) => states.get(d) === 'completed'))
+  return escalations({ blocked, failed, ready, ...live })
 }

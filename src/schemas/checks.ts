@@ -54,7 +54,9 @@ export const Check = Type.Union([
   }),
   Type.Object({
     kind: Type.Literal('command'),
-    run: Type.String({ minLength: 1, maxLength: 2000, description: 'Shell command run in the workspace root; passes when it exits 0.', examples: ['npm test'] }),
+    run: Type.String({
+      minLength: 1, maxLength: 2000, description: 'Shell command run in the workspace root; passes when it exits 0.', examples: ['npm test'],
+    }),
     timeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600, description: 'Default and cap: COORD_COMMAND_TIMEOUT_SECONDS.' })),
     label: Label,
   }, { additionalProperties: false, description: 'Opt-in: only accepted when the server runs with COORD_COMMAND_CHECKS=true.' }),

@@ -24,7 +24,7 @@ export const TaskInput = Type.Object({
   description: Type.String({ minLength: 1, maxLength: 20000, description: 'What to do, in words a worker chat can act on.' }),
   context: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Free JSON the worker needs: target files, notes, links.' })),
   acceptance: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 2000 }), {
-    maxItems: 100, description: 'Acceptance criteria the output is checked against.',
+    maxItems: 100, description: 'Free-text acceptance criteria, shown to the worker and NOT machine-checked (put what the server should check in `checks`).',
   })),
   files: Type.Optional(TaskFiles),
   priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000, description: 'Higher is handed out first; ties go in posting order. Default 0.' })),
@@ -102,7 +102,9 @@ export const CreateTasksResult = Type.Object({
   created: Type.Array(TaskId),
   existing: Type.Array(TaskId),
   closed: Type.Boolean({ description: 'Whether the project is closed (no more tasks coming).' }),
-  overlaps: Type.Array(WriteOverlap, { description: 'Pairs of this batch\'s tasks whose declared writes overlap (the later one is held while the other works).' }),
+  overlaps: Type.Array(WriteOverlap, {
+    description: 'Pairs of this batch\'s tasks whose declared writes overlap (the later one is held while the other works).',
+  }),
 })
 export type CreateTasksResult = Static<typeof CreateTasksResult>
 
@@ -176,7 +178,7 @@ export const Task = Type.Object({
   type: Type.String(),
   description: Type.String(),
   context: Type.Record(Type.String(), Type.Unknown()),
-  acceptance: Type.Array(Type.String()),
+  acceptance: Type.Array(Type.String(), { description: 'Free-text criteria for the worker to meet; not machine-checked (see `checks`).' }),
   files: Type.Object({ read: Type.Array(Type.String()), write: Type.Array(Type.String()) }),
   priority: Type.Integer(),
   leaseSeconds: Type.Integer(),

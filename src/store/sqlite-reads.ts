@@ -11,7 +11,9 @@ import type { ProjectSummary } from '../schemas/workers.js'
 import type { HistoryPage, LeaseFacts, StorageGuard, StoreHealth, TaskListQuery, WorkerRow, WorkingWrites } from './store.js'
 import type { MetricsHistory } from '../lifecycle/metrics.js'
 import type { TaskState } from '../schemas/common.js'
-import { iso, sqlInt, TASK_SELECT, toEvent, toLeaseRecord, toReportRecord, toTask, type EventRow, type LeaseRow, type ReportRow, type TaskRow } from './sqlite-rows.js'
+import {
+  iso, sqlInt, TASK_SELECT, toEvent, toLeaseRecord, toReportRecord, toTask, type EventRow, type LeaseRow, type ReportRow, type TaskRow,
+} from './sqlite-rows.js'
 import { statementCache, type Statements } from './sqlite-statements.js'
 import { toLeaseFacts, toWorkerRow, workingWrites, type WorkerDbRow } from './sqlite-tx.js'
 import { asStorageError } from './storage-errors.js'
@@ -111,7 +113,13 @@ export class SqliteReads {
           endReason: l.end_reason === 'escalated' ? 'blocked' : l.end_reason,
         })),
         reports: reports.map((r) => ({
-          taskId: r.task_id, worker: r.worker, status: r.status, accepted: r.accepted === 1, rejection: r.rejection, contextScore: r.context_score, at: r.created_at,
+          taskId: r.task_id,
+          worker: r.worker,
+          status: r.status,
+          accepted: r.accepted === 1,
+          rejection: r.rejection,
+          contextScore: r.context_score,
+          at: r.created_at,
         })),
         notes,
       }
