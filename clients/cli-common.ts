@@ -8,7 +8,10 @@ import { CoordApiError, CoordClient, CoordConnectionError } from './client.js'
 import { commandLine, invokedAs, type HintFlags } from './cli-hints.js'
 import { defaultStateDir, StateStore } from './worker-state.js'
 
-/** Exit codes. `next` and `report --next` use EMPTY and FINISHED; worker commands use CONFLICT on 409. */
+/**
+ * Exit codes. `next` and `report --next` use EMPTY and FINISHED; worker commands use CONFLICT on 409;
+ * `report` uses CHECKS_FAILED on a 422 that leaves the lease with the worker; `coord wait` uses ATTENTION.
+ */
 export const EXIT = {
   OK: 0,
   /** Any error: bad usage, server unreachable, 4xx/5xx not listed below. */
@@ -19,6 +22,14 @@ export const EXIT = {
   FINISHED: 3,
   /** The server refused a report or heartbeat (HTTP 409): the task is no longer yours. */
   CONFLICT: 4,
+  /** `coord wait`: something needs the coordinator (a question, a failure for good, a review, an escalation). */
+  ATTENTION: 5,
+  /**
+   * `coord report --status completed`: the task's checks failed (HTTP 422 CHECKS_FAILED). The lease is
+   * kept and extended: fix the output and run the same report again. (When the checks failed once too
+   * often the task goes to the engineer instead, and the exit is CONFLICT: it is no longer yours.)
+   */
+  CHECKS_FAILED: 6,
   /** `coord serve`: invalid configuration (EX_CONFIG). */
   CONFIG: 78,
 } as const
@@ -75,6 +86,14 @@ export class CliContext {
    */
   command (head: string[], opts: { tail?: string[], poll?: boolean } = {}, worker = this.resolvedWorker ?? this.opts.worker): string {
     return commandLine(this.exe, head, { worker, url: this.opts.url, stateDir: this.opts.stateDir, ...this.pollFlags }, opts)
+  }
+
+  /**
+   * A coordinator's command line to print as a hint: `head`, then `--url` unless default and
+   * `--state-dir` when given, then `tail`. No `--worker`: coordinator commands act as nobody.
+   */
+  coordinatorCommand (head: string[], tail: string[] = []): string {
+    return commandLine(this.exe, head, { url: this.opts.url, stateDir: this.opts.stateDir }, { tail })
   }
 
   /**

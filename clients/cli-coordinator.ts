@@ -6,10 +6,12 @@ import { readFile } from 'node:fs/promises'
 import { Option, type Command } from 'commander'
 import { TASK_STATES, type TaskState } from '../src/schemas/common.js'
 import type { CreateTasksBody } from '../src/schemas/tasks.js'
-import { CoordClient } from './client.js'
+import type { ProjectMetrics } from '../src/schemas/metrics.js'
+import { CoordApiError, CoordClient } from './client.js'
 import { followEvents } from './follow-events.js'
 import { action, EXIT, intArg, readStdin, UsageError, type CliContext } from './cli-common.js'
 import { formatCreated, formatEvent, formatHistory, formatStatus, formatTaskLine, formatWorkers } from './format.js'
+import { formatMetrics } from './format-workflow.js'
 
 /** A batch from JSON text: a `{ project?, tasks, close? }` object or a bare array of tasks. */
 export function toBatch (text: string, source: string, flags: { project?: string, close?: boolean }): CreateTasksBody {
@@ -61,8 +63,20 @@ async function cancel (ctx: CliContext, opts: { reason?: string }, [taskId]: str
 
 async function status (ctx: CliContext, opts: { project?: string }): Promise<number> {
   const s = await ctx.client.status(opts.project)
-  ctx.print(s, () => formatStatus(s))
+  // --json stays the status answer alone (one object); `coord metrics --json` has the metrics.
+  const m = opts.project === undefined || ctx.json ? null : await projectMetrics(ctx.client, opts.project)
+  ctx.print(s, () => formatStatus(s) + (m === null ? '' : `\n${formatMetrics(m)}`))
   return EXIT.OK
+}
+
+/** A project's metrics, or null for a project that has no task yet (404). */
+async function projectMetrics (client: CoordClient, project: string): Promise<ProjectMetrics | null> {
+  try {
+    return await client.metrics(project)
+  } catch (err) {
+    if (err instanceof CoordApiError && err.statusCode === 404) return null
+    throw err
+  }
 }
 
 interface EventsOptions { after: number, wait: number, project?: string, limit?: number, follow?: boolean }
@@ -117,7 +131,8 @@ async function workers (ctx: CliContext): Promise<number> {
 /** Add the coordinator and observer subcommands to `program`. */
 export function addCoordinatorCommands (program: Command): void {
   program.command('create')
-    .description('Post a batch of tasks from a JSON file or stdin (`-`): { "project"?, "tasks": [...], "close"? } or a bare array of tasks.')
+    .description('Post a batch of tasks from a JSON file or stdin (`-`): { "project"?, "tasks": [...], "close"?, "workspace"?, "review"? } or a bare ' +
+      'array of tasks. Every field of the API passes through as written (tasks with dependsOn, checks, review, files ...).')
     .argument('[file]', 'JSON file, or - for stdin', '-')
     .option('--project <name>', 'project of the batch (overrides the file\'s)')
     .option('--close', 'last batch: no more tasks are coming for the project')
@@ -135,7 +150,9 @@ export function addCoordinatorCommands (program: Command): void {
     .action(action(cancel))
 
   program.command('status')
-    .description('Counts by state, queue, active leases, workers, and whether the project is done.')
+    .description('Counts by state, queue, held tasks, active leases, workers, and whether the project is done; with --project also the ' +
+      'project\'s metrics (automation rate, prompts per task, context score, speedup, failure detection, check rejections, review round trips; ' +
+      '`coord metrics` has them all).')
     .option('--project <name>', 'one project (default: all)')
     .action(action(status))
 

@@ -26,7 +26,8 @@ export function mcpStateDir (cmd: Command, opts: McpCliOptions): string {
 export function addMcpCommand (program: Command): void {
   program.command('mcp')
     .description('Serve the Model Context Protocol on stdio (for Cursor, Claude Code, ...): worker tools next_task, heartbeat, report_task; ' +
-      'coordinator tools create_tasks, project_status, get_task, wait_for, cancel_task, close_project; task and project resources. ' +
+      'coordinator tools create_tasks, project_status, get_task, wait_for, cancel_task, close_project, review_task, answer_task, ' +
+      'list_escalations, project_metrics; task and project resources. ' +
       'Use --worker to fix the worker id for the session. See clients/mcp.md.')
     .action(async (_opts: unknown, cmd: Command) => {
       const opts = cmd.optsWithGlobals<McpCliOptions>()

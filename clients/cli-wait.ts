@@ -1,6 +1,7 @@
 /**
  * `coord wait`: the coordinator's one command for waiting, until the project is done, any or given
- * tasks finish, or something needs it (a task failed for good, a worker blocked, a worker offline).
+ * tasks finish, or something needs it (a task failed for good, a worker blocked, a task waiting for
+ * review, a task escalated to the engineer, a worker offline).
  * The logic is `wait-until.ts` (shared with the MCP server); this file is options, output and the
  * saved cursor.
  *
@@ -15,7 +16,7 @@ import { loadCursor, saveCursor } from './wait-cursor.js'
 import { waitUntil, type WaitResult } from './wait-until.js'
 
 /** Exit code of `coord wait` when something needs the coordinator. */
-export const EXIT_ATTENTION = 5
+export const EXIT_ATTENTION = EXIT.ATTENTION
 
 interface WaitCliOptions { project?: string, task?: string[], until: 'done' | 'any', wait: number, after?: number }
 
@@ -52,7 +53,8 @@ async function wait (ctx: CliContext, opts: WaitCliOptions): Promise<number> {
 export function addWaitCommand (program: Command): void {
   program.command('wait')
     .description('Wait until the project is done (default), any task finishes (--until any) or the given tasks finish (--task), and always also ' +
-      'until something needs you: a task failed for good, a worker blocked with a question, a worker gone offline. Prints each relevant event, ' +
+      'until something needs you: a task failed for good, a worker blocked with a question, a task waiting for your review (coord review), ' +
+      'a task escalated (its checks failed too often, or a file conflict; coord escalations), a worker gone offline. Prints each relevant event, ' +
       'then the outcome (with --json: one compact JSON object per line, the last {"outcome":...}). Exit 0 done, 5 needs you, 2 time passed, 1 error.')
     .option('--project <name>', 'the project to watch (default: the named tasks\' project, or every project)')
     .option('--task <id>', 'wait until this task is finished (repeatable: until every one is)', collect)

@@ -5,25 +5,15 @@
  */
 import { Option, type Command } from 'commander'
 import type { NextOutcome, ReportBody } from '../src/schemas/tasks.js'
-import { CoordApiError } from './client.js'
 import { action, collect, EXIT, intArg, readStdin, UsageError, type CliContext } from './cli-common.js'
 import { DEFAULT_WAIT_S } from './cli-hints.js'
+import { checksRefused, refused, type ReportOptions } from './cli-refusals.js'
 import { formatAssignment, formatHeartbeatHint, formatLease, formatReport, type AssignmentCommands } from './format.js'
+import { checkLabels } from './format-workflow.js'
 import { nextWithin, reportThenNext } from './long-wait.js'
-import { dropLease, endLease, latestLease, saveLease, saveOutcome as saveWorkerOutcome, savedOrServerLease } from './worker-state.js'
+import { endLease, latestLease, saveLease, saveOutcome as saveWorkerOutcome, savedOrServerLease } from './worker-state.js'
 
 interface PollOptions { wait: number, project?: string, type?: string }
-
-interface ReportOptions extends PollOptions {
-  status: ReportBody['status']
-  summary: string
-  deliverable?: string[]
-  contextScore?: number
-  question?: string
-  details?: string
-  lease?: string
-  next?: boolean
-}
 
 const waitOption = (): Option => new Option('--wait <seconds>', 'seconds to wait for a task in all, up to 3600: polls are chained past the server\'s cap, ' +
   'with progress on stderr').argParser(intArg(0, 3600)).default(DEFAULT_WAIT_S)
@@ -47,8 +37,11 @@ function assignmentCommands (ctx: CliContext, taskId: string): AssignmentCommand
 }
 
 /** A poll's outcome as text. */
-function describeOutcome (ctx: CliContext, worker: string, outcome: NextOutcome, waitS: number): string {
-  if (outcome.status === 'assigned') return formatAssignment(outcome.assignment, assignmentCommands(ctx, outcome.assignment.task.id))
+async function describeOutcome (ctx: CliContext, worker: string, outcome: NextOutcome, waitS: number): Promise<string> {
+  if (outcome.status === 'assigned') {
+    const { task } = outcome.assignment
+    return formatAssignment(outcome.assignment, assignmentCommands(ctx, task.id), await checkLabels(task.checks))
+  }
   if (outcome.status === 'finished') return `${outcome.message}\n(worker ${worker}: no more tasks will come; exit code 3)`
   return `No task yet for worker ${worker} (waited ${waitS} s). Run \`${ctx.command(['next'], { poll: true })}\` again to keep waiting (exit code 2).`
 }
@@ -58,26 +51,12 @@ function progress (waitedS: number, totalS: number): void {
   process.stderr.write(`coord: no task yet, waited ${waitedS} s of ${totalS} s; still waiting\n`)
 }
 
-/**
- * A 409: the task is no longer this worker's. Forget the lease (a heartbeat's LEASE_ENDED keeps it:
- * the work may still be reported), explain on stderr, exit 4. Other errors propagate.
- */
-function refused (ctx: CliContext, worker: string, taskId: string, leaseId: string, err: unknown, what: 'Report' | 'Heartbeat'): number {
-  if (!(err instanceof CoordApiError) || err.statusCode !== 409) throw err
-  const keep = what === 'Heartbeat' && err.code === 'LEASE_ENDED'
-  if (!keep) ctx.state.update(worker, (s) => dropLease(s, taskId, leaseId))
-  process.stderr.write(`${what} refused (${err.code}): ${err.message}\n` + (keep
-    ? `The lease for task ${taskId} stays saved, so \`${ctx.command(['report', taskId], { tail: ['--status', 'completed', '--summary', '"..."'] })}\` ` +
-      'can still send a finished result.\n'
-    : `The saved lease for task ${taskId} was removed; run \`${ctx.command(['next'], { poll: true })}\` for your next task.\n`))
-  return EXIT.CONFLICT
-}
-
 async function next (ctx: CliContext, opts: PollOptions): Promise<number> {
   const worker = ctx.worker()
   const outcome = await nextWithin(ctx.client, { worker, project: opts.project, type: opts.type }, { waitS: opts.wait, onProgress: progress })
   saveOutcome(ctx, worker, outcome)
-  ctx.print(outcome, () => describeOutcome(ctx, worker, outcome, opts.wait))
+  const text = ctx.json ? '' : await describeOutcome(ctx, worker, outcome, opts.wait)
+  ctx.print(outcome, () => text)
   return outcomeExit(outcome)
 }
 
@@ -128,14 +107,15 @@ async function report (ctx: CliContext, opts: ReportOptions, [taskId]: string[])
       ? await reportThenNext(ctx.client, id, body, { project: opts.project, type: opts.type }, { waitS: opts.wait, onProgress: progress })
       : await ctx.client.report(id, body)
   } catch (err) {
-    return refused(ctx, worker, id, leaseId, err, 'Report')
+    return checksRefused(ctx, worker, id, leaseId, opts, err) ?? refused(ctx, worker, id, leaseId, err, 'Report')
   }
   ctx.state.update(worker, (s) => endLease(s, id, leaseId, opts.status))
   const nextOutcome = result.next
   if (nextOutcome !== undefined) saveOutcome(ctx, worker, nextOutcome)
-  ctx.print(result, () => formatReport(result) + (nextOutcome === undefined
+  const then = nextOutcome === undefined || ctx.json
     ? `\nNext: ${ctx.command(['next'], { poll: true })}`
-    : `\n\n${describeOutcome(ctx, worker, nextOutcome, opts.wait)}`))
+    : `\n\n${await describeOutcome(ctx, worker, nextOutcome, opts.wait)}`
+  ctx.print(result, () => formatReport(result) + then)
   return nextOutcome === undefined ? EXIT.OK : outcomeExit(nextOutcome)
 }
 
@@ -188,7 +168,9 @@ export function addWorkerCommands (program: Command): void {
 
   program.command('report')
     .description('Report your task as completed, failed or blocked, with the saved lease. ' +
-      'Exit 0 accepted (a retry too), 4 refused (409: the lease is removed), 1 error; with --next, like `coord next`.')
+      'Exit 0 accepted (a retry too), 4 refused (409: the lease is removed), 6 checks failed (422: the lease is kept and extended; ' +
+      'fix the output and run the same command again; after the last allowed rejection the task goes to the engineer and the exit is 4), ' +
+      '1 error; with --next, like `coord next`.')
     .argument('<taskId>', 'the task you report')
     .addOption(new Option('--status <status>', 'outcome').choices(['completed', 'failed', 'blocked']).makeOptionMandatory())
     .requiredOption('--summary <text>', 'what was done, or why it failed / what blocks it (`-` reads stdin)')

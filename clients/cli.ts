@@ -4,11 +4,12 @@
  * (the root executable runs this file's build) or as `npx coord` inside the checkout. Workers run
  * `coord next --worker W` → work → `coord report <id> --worker W ... --next` (each a fresh process:
  * leases are saved in the user's state directory, one per server); coordinators run `coord create`,
- * `coord status`, `coord events --follow`; anyone can run `coord serve`. Every subcommand has
+ * `coord status`, `coord wait`, `coord review`, `coord answer`, `coord escalations`; anyone can run `coord serve`. Every subcommand has
  * `--help`; `--json` prints the API's JSON instead of text, one compact object per line.
  *
  * Exit codes: 0 ok, 1 error, 2 no task within the wait (or, for `coord wait`, nothing happened in
- * time), 3 project finished, 4 lease refused (409), 5 something needs the coordinator (`coord wait`),
+ * time), 3 project finished, 4 lease refused (409) or task gone to the engineer, 5 something needs the
+ * coordinator (`coord wait`), 6 checks failed (`coord report`: the lease is kept; fix and report again),
  * 78 invalid server configuration.
  */
 import { readFileSync, realpathSync } from 'node:fs'
@@ -22,6 +23,7 @@ import { addMcpCommand } from './cli-mcp.js'
 import { addServeCommand } from './cli-serve.js'
 import { addWaitCommand } from './cli-wait.js'
 import { addWorkerCommands } from './cli-worker.js'
+import { addWorkflowCommands } from './cli-workflow.js'
 
 /** The `coord` program with every subcommand; `parseAsync(argv)` runs it. */
 export function buildProgram (): Command {
@@ -36,10 +38,11 @@ export function buildProgram (): Command {
     .option('--json', 'print JSON (the API answers) instead of text: one compact object per line')
     .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', '\nExit codes: 0 ok, 1 error, 2 no task within the wait, 3 project finished (stop), 4 lease refused (409), ' +
-      '5 needs the coordinator (coord wait), 78 bad server config.')
+    .addHelpText('after', '\nExit codes: 0 ok, 1 error, 2 no task within the wait, 3 project finished (stop), 4 lease refused (409) or task gone ' +
+      'to the engineer, 5 needs the coordinator (coord wait), 6 checks failed (coord report: lease kept, fix and report again), 78 bad server config.')
   addWorkerCommands(program)
   addCoordinatorCommands(program)
+  addWorkflowCommands(program)
   addWaitCommand(program)
   addMcpCommand(program)
   addServeCommand(program)

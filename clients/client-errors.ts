@@ -1,5 +1,7 @@
 /** The two ways a call to the coordination server fails: an error answer, or no answer at all. */
 import type { ErrorBody } from '../src/schemas/common.js'
+import type { CheckResult } from '../src/schemas/checks.js'
+import type { Lease } from '../src/schemas/tasks.js'
 
 /**
  * A non-2xx answer (other than `GET /tasks/next`'s 204 and 410, which are results). Carries the
@@ -16,6 +18,42 @@ export class CoordApiError extends Error {
     this.statusCode = statusCode
     this.code = body.code ?? `HTTP_${statusCode}`
     if (body.details !== undefined) this.details = body.details
+  }
+}
+
+/**
+ * The `details` of a 422 CHECKS_FAILED answer to a `completed` report: the output failed the task's
+ * checks. Unless `escalated`, the worker keeps the lease (`lease`, extended) to fix the output and
+ * report again; once `rejections` reaches `maxRejections` the task goes to the engineer
+ * (input-required), the lease ends and `escalated` is true.
+ */
+export interface ChecksFailure {
+  taskId: string
+  /** The checks that failed, in the task's order. */
+  failed: CheckResult[]
+  /** Every check run on this report, passed ones too. */
+  checks: CheckResult[]
+  /** Completed reports refused by the checks so far, this one included. */
+  rejections: number
+  maxRejections: number
+  escalated: boolean
+  /** The kept, extended lease (absent when escalated). */
+  lease?: Lease
+}
+
+/** The check failure an error carries: a CoordApiError 422 CHECKS_FAILED with its details, else null. */
+export function checksFailure (err: unknown): ChecksFailure | null {
+  if (!(err instanceof CoordApiError) || err.statusCode !== 422 || err.code !== 'CHECKS_FAILED') return null
+  const d = err.details as Partial<ChecksFailure> | undefined
+  if (typeof d !== 'object' || d === null || !Array.isArray(d.failed)) return null
+  return {
+    taskId: String(d.taskId ?? ''),
+    failed: d.failed,
+    checks: Array.isArray(d.checks) ? d.checks : d.failed,
+    rejections: Number(d.rejections ?? 0),
+    maxRejections: Number(d.maxRejections ?? 0),
+    escalated: d.escalated === true,
+    ...(d.lease === undefined ? {} : { lease: d.lease }),
   }
 }
 

@@ -10,15 +10,17 @@
  */
 import { Agent, interceptors, type Dispatcher } from 'undici'
 import type { ErrorBody } from '../src/schemas/common.js'
-import { CoordApiError, CoordConnectionError } from './client-errors.js'
+import { checksFailure, CoordApiError, CoordConnectionError, type ChecksFailure } from './client-errors.js'
 import type { EventPage, EventsQuery } from '../src/schemas/events.js'
 import type {
   CreateTasksBody, CreateTasksResult, HeartbeatBody, Lease, ListTasksQuery, NextOutcome, NextQuery,
   ReportBody, ReportQuery, ReportResult, Task, TaskDetail, TaskPage,
 } from '../src/schemas/tasks.js'
 import type { ProjectSummary, Status, Worker } from '../src/schemas/workers.js'
+import type { ProjectMetrics } from '../src/schemas/metrics.js'
+import type { AnswerBody, Escalation, ReviewBody } from '../src/schemas/workflow.js'
 
-export { CoordApiError, CoordConnectionError }
+export { checksFailure, CoordApiError, CoordConnectionError, type ChecksFailure }
 
 /** Default server address, also the CLI's `--url` default. */
 export const DEFAULT_URL = 'http://127.0.0.1:3100'
@@ -139,7 +141,8 @@ export class CoordClient {
   /**
    * Report completed / failed / blocked. A repeat of an accepted report answers `duplicate: true`.
    * With `opts.next`, `result.next` is the outcome of a long poll of `opts.wait` seconds.
-   * @throws CoordApiError 404 TASK_NOT_FOUND, 409 LEASE_SUPERSEDED / LEASE_ENDED / TASK_CANCELED / ...
+   * @throws CoordApiError 404 TASK_NOT_FOUND, 409 LEASE_SUPERSEDED / LEASE_ENDED / TASK_CANCELED / ...,
+   *   422 CHECKS_FAILED (the task's checks failed: read it with `checksFailure(err)`; the lease is kept unless escalated)
    */
   report (taskId: string, body: ReportBody, opts: ReportQuery = {}, call: CallOptions = {}): Promise<ReportResult> {
     const waitS = opts.next === true ? opts.wait ?? UNKNOWN_WAIT_S : 0
@@ -154,6 +157,39 @@ export class CoordClient {
   /** Say no more tasks are coming for `project` (a repeat is a no-op). */
   closeProject (project: string): Promise<ProjectSummary> {
     return this.call('POST', `/projects/${enc(project)}/close`, {})
+  }
+
+  /**
+   * Review a task waiting in `review-required`: `accept` completes it; `changes` (with `feedback`)
+   * queues it again, offered first to the worker that did it, the feedback in its `notes`. Sent once:
+   * a repeat after a lost answer would be refused 409 NOT_IN_REVIEW although the first one counted.
+   * @returns the task after the decision
+   * @throws CoordApiError 400 FEEDBACK_REQUIRED, 404 TASK_NOT_FOUND, 409 NOT_IN_REVIEW
+   */
+  review (taskId: string, body: ReviewBody): Promise<Task> {
+    return this.call('POST', `/tasks/${enc(taskId)}/review`, { body, retry: false })
+  }
+
+  /**
+   * Answer a task that needs the engineer (a question, repeated check failures, a conflict, failed for
+   * good): the message goes to its `notes` and the task back to the queue, offered first to the worker
+   * that asked; a submitted or working task just gets the note. Sent once: each answer is a note and
+   * an intervention in the metrics, so a repeat would count twice.
+   * @returns the task after the answer
+   * @throws CoordApiError 404 TASK_NOT_FOUND, 409 NOTHING_TO_ANSWER (completed, canceled, review-required, or failed in a finished project)
+   */
+  answer (taskId: string, body: AnswerBody): Promise<Task> {
+    return this.call('POST', `/tasks/${enc(taskId)}/answer`, { body, retry: false })
+  }
+
+  /** What needs a human, oldest first (every project, or one). @throws CoordApiError 400 bad project name */
+  async escalations (project?: string): Promise<Escalation[]> {
+    return (await this.call<{ escalations: Escalation[] }>('GET', '/escalations', { query: { project } })).escalations
+  }
+
+  /** A project's metrics, computed from its history at the time of the call. @throws CoordApiError 404 PROJECT_NOT_FOUND */
+  metrics (project: string): Promise<ProjectMetrics> {
+    return this.call('GET', `/projects/${enc(project)}/metrics`, {})
   }
 
   /** One task with its leases, reports and events. @throws CoordApiError 404 TASK_NOT_FOUND */

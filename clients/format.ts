@@ -2,6 +2,7 @@
 import type { Event } from '../src/schemas/events.js'
 import type { Assignment, CreateTasksResult, Lease, ReportResult, Task, TaskDetail } from '../src/schemas/tasks.js'
 import type { ProjectSummary, Status, Worker } from '../src/schemas/workers.js'
+import { formatCheckResults, formatDependencies, formatNotes, formatTaskWorkflow } from './format-workflow.js'
 
 const indent = (text: string, pad = '  '): string => text.split('\n').map((l) => pad + l).join('\n')
 
@@ -34,18 +35,27 @@ export interface AssignmentCommands {
   heartbeat: string
 }
 
-/** A task handed to this worker: everything needed to do it, and the commands to heartbeat and report it. */
-export function formatAssignment (a: Assignment, commands: AssignmentCommands): string {
+/**
+ * A task handed to this worker: everything needed to do it, and the commands to heartbeat and report
+ * it. `checkLabels` are the task's checks in words (`checkLabels()` in format-workflow.ts), in order.
+ */
+export function formatAssignment (a: Assignment, commands: AssignmentCommands, checkLabels: string[] = []): string {
   const t = a.task
   const lines = [
     `${a.resumed ? 'Resumed' : 'Task'} ${t.id} (project ${t.project}, type ${t.type}, attempt ${a.lease.attempt} of ${t.maxAttempts})`,
     formatLease(a.lease),
     formatHeartbeatHint(a.lease, commands.heartbeat),
-    '',
-    'Description:',
-    indent(t.description),
   ]
-  if (t.acceptance.length > 0) lines.push('', 'Acceptance criteria:', ...t.acceptance.map((c) => `  - ${c}`))
+  if (t.workspace !== null) lines.push(`Workspace: ${t.workspace} (file paths and checks are relative to it)`)
+  // Notes first: an answer or review feedback changes what the description asks for.
+  if (t.notes.length > 0) lines.push('', formatNotes(t.notes))
+  lines.push('', 'Description:', indent(t.description))
+  if (a.dependencies.length > 0) lines.push('', formatDependencies(a.dependencies))
+  if (t.acceptance.length > 0) lines.push('', 'Acceptance criteria (not machine-checked: judge them yourself):', ...t.acceptance.map((c) => `  - ${c}`))
+  if (checkLabels.length > 0) {
+    const refused = t.checkRejections > 0 ? ` (${t.checkRejections} report(s) refused by them so far)` : ''
+    lines.push('', `Checks (checked by the server when you report completed${refused}):`, ...checkLabels.map((c) => `  - ${c}`))
+  }
   if (t.files.read.length > 0 || t.files.write.length > 0) {
     lines.push('', 'Files:')
     if (t.files.read.length > 0) lines.push(`  read:  ${t.files.read.join(', ')}`)
@@ -57,11 +67,26 @@ export function formatAssignment (a: Assignment, commands: AssignmentCommands): 
   return lines.join('\n')
 }
 
-/** The answer to an accepted report. */
+/**
+ * The answer to an accepted report: the task's new state, the checks it passed, deliverables outside
+ * the declared writes (`undeclared`) and deliverables another working task declared (`conflicts`).
+ */
 export function formatReport (r: ReportResult): string {
   const note = r.duplicate ? ' (duplicate: this report had already been accepted)' : ''
   const retry = r.task.willRetry ? ` It will be retried (${r.task.attempts} of ${r.task.maxAttempts} attempts used).` : ''
-  return `Report accepted: task ${r.task.id} is now ${r.task.state}${note}.${retry}`
+  const lines = [`Report accepted: task ${r.task.id} is now ${r.task.state}${note}.${retry}`]
+  if (r.checks !== undefined && r.checks.length > 0) lines.push(`All ${r.checks.length} checks passed.`)
+  if (r.task.state === 'review-required') {
+    lines.push('It waits for the coordinator\'s review; if changes are asked, the task comes back to you first with the feedback in its notes.')
+  }
+  if (r.undeclared !== undefined && r.undeclared.length > 0) {
+    lines.push(`Undeclared: ${r.undeclared.join(', ')} (not in the task's files.write): say why in your summary, or ask the coordinator to declare them.`)
+  }
+  if (r.conflicts !== undefined && r.conflicts.length > 0) {
+    lines.push('Conflicts: your report is kept, but the task waits for the engineer (input-required) because another working task declared these files:',
+      ...r.conflicts.map((c) => `  - ${c.file}: task ${c.task} writes ${c.pattern}`))
+  }
+  return lines.join('\n')
 }
 
 /** The answer to `POST /tasks`. */
@@ -70,11 +95,16 @@ export function formatCreated (r: CreateTasksResult): string {
   const lines = [`Project ${r.project}: ${r.created.length} created, ${r.existing.length} already existed${closed}.`]
   if (r.created.length > 0) lines.push(`  created:  ${r.created.join(', ')}`)
   if (r.existing.length > 0) lines.push(`  existing: ${r.existing.join(', ')}`)
+  if (r.overlaps.length > 0) {
+    lines.push('  overlapping writes (never leased at the same time):',
+      ...r.overlaps.map((o) => `    ${o.tasks[0] ?? '?'} (${o.patterns[0] ?? '?'}) and ${o.tasks[1] ?? '?'} (${o.patterns[1] ?? '?'})` +
+        (o.ordered ? ', ordered by dependsOn anyway' : '')))
+  }
   return lines.join('\n')
 }
 
 function counts (c: ProjectSummary['counts']): string {
-  return `submitted ${c.submitted}, working ${c.working}, input-required ${c['input-required']}, ` +
+  return `submitted ${c.submitted}, working ${c.working}, input-required ${c['input-required']}, review-required ${c['review-required']}, ` +
     `completed ${c.completed}, failed ${c.failed}, canceled ${c.canceled}`
 }
 
@@ -86,6 +116,7 @@ export function formatStatus (s: Status): string {
     `  queued ${s.queued}, active leases ${s.activeLeases}`,
     `Workers: idle ${s.workers.idle}, working ${s.workers.working}, offline ${s.workers.offline}, waiting in a poll ${s.workers.waiting}`,
   ]
+  if (s.held.length > 0) lines.push(`Held (queued, not offered now): ${s.held.length}`, ...s.held.map((h) => `  ${h.taskId} [${h.kind}] ${h.message}`))
   if (s.projects.length > 0) lines.push('Projects:')
   for (const p of s.projects) {
     lines.push(`  ${p.name}: ${p.total} tasks${p.done ? ', done' : p.closed ? ', closed' : ', open'} (${counts(p.counts)})`)
@@ -116,6 +147,7 @@ export function formatHistory (h: TaskDetail): string {
     t.worker !== null ? `  held by ${t.worker} until ${t.leaseExpiresAt ?? '?'}` : '',
     'Description:', indent(t.description),
   ].filter((l) => l !== '')
+  lines.push(...formatTaskWorkflow(t))
   if (t.result !== null) {
     const r = t.result
     const score = r.contextScore !== null ? `, context score ${r.contextScore}` : ''
@@ -129,7 +161,11 @@ export function formatHistory (h: TaskDetail): string {
   }
   if (h.reports.length > 0) {
     const verdict = (r: TaskDetail['reports'][number]): string => (r.accepted ? 'accepted' : `refused (${r.rejection ?? '?'})`)
-    lines.push('Reports:', ...h.reports.map((r) => `  ${r.reportedAt} ${r.worker} ${r.status} ${verdict(r)}`))
+    lines.push('Reports:')
+    for (const r of h.reports) {
+      lines.push(`  ${r.reportedAt} ${r.worker} ${r.status} ${verdict(r)}`)
+      if (!r.accepted && r.checks !== undefined) lines.push(...formatCheckResults(r.checks.filter((c) => !c.passed)).map((l) => `  ${l}`))
+    }
   }
   if (h.events.length > 0) lines.push('Events:', ...h.events.map((e) => `  ${formatEvent(e)}`))
   return lines.join('\n')

@@ -4,6 +4,7 @@
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { z } from 'zod'
+import { CHECK_KINDS } from '../src/schemas/checks.js'
 import type { CreateTasksBody } from '../src/schemas/tasks.js'
 import { formatCreated, formatHistory, formatStatus } from './format.js'
 import { callSignal, DEFAULT_TOOL_WAIT_S, guarded, idSchema, ok, progressOf, SLICE_S, waitSchema, type McpSession } from './mcp-common.js'
@@ -11,6 +12,10 @@ import { loadCursor, saveCursor } from './wait-cursor.js'
 import { waitUntil } from './wait-until.js'
 
 const paths = z.array(z.string().min(1).max(1024))
+const CHECKS_HELP = 'Machine checks the server runs when the worker reports completed (a failure sends the work back to it). Each is ' +
+  '{ kind, ...fields, label? } with paths relative to the workspace: file-exists {path}; file-nonempty {path}; word-count {path, min?, max?}; ' +
+  'contains / lacks {path, pattern, flags?} (JavaScript regex source); json {path, schema?}; headings {path, headings: [...]}; ' +
+  'deliverables {} (the report names every files.write entry); command {run, timeoutSeconds?} (only when the server allows command checks).'
 const taskInput = z.strictObject({
   id: idSchema('task id').optional().describe('Your id for the task (recommended: a repeated create_tasks is then safe, and wait_for can name it).'),
   description: z.string().min(1).max(20000).describe('What to do, in words a worker chat can act on.'),
@@ -22,6 +27,11 @@ const taskInput = z.strictObject({
   priority: z.number().int().optional().describe('Higher is handed out first (-1000..1000); ties go in posting order. Default 0.'),
   leaseSeconds: z.number().int().optional().describe('Lease in seconds for this task (the worker must heartbeat within it). Default from the server.'),
   maxAttempts: z.number().int().optional().describe('Claims allowed before the task fails for good. Default 3.'),
+  dependsOn: z.array(idSchema('task id')).optional()
+    .describe('Ids of tasks of the same project (this batch or earlier) that must be completed first; their results come with the claim.'),
+  // The kinds come from the API's schema; the server validates each check's fields and says what to fix (400).
+  checks: z.array(z.looseObject({ kind: z.enum(CHECK_KINDS) })).optional().describe(CHECKS_HELP),
+  review: z.boolean().optional().describe('true = after its checks pass the task waits for your review_task. Default: the batch\'s review.'),
 })
 
 /** Register create_tasks, project_status, get_task, wait_for, cancel_task and close_project. */
@@ -30,11 +40,16 @@ export function addCoordinatorTools (server: McpServer, session: McpSession): vo
   server.registerTool('create_tasks', {
     title: 'Post a batch of tasks',
     description: 'Post tasks for workers, all or none. Give each task an id so a retry is safe (existing ids are reported, not duplicated). ' +
-      'Set close: true on the last batch: workers then stop once every task is finished. Errors (400) say which task and field to fix.',
+      'Set close: true on the last batch: workers then stop once every task is finished. dependsOn orders tasks, checks are verified by the ' +
+      'server, review: true makes a task wait for review_task. structuredContent.overlaps lists tasks whose files.write overlap (never leased ' +
+      'at the same time). Errors (400) say which task and field to fix.',
     inputSchema: {
       project: idSchema('project').optional().describe('The project the tasks belong to (default "default").'),
       tasks: z.array(taskInput).min(1).max(1000).describe('The tasks, handed out by priority, then in this order.'),
       close: z.boolean().optional().describe('true = last batch: no more tasks are coming for the project.'),
+      workspace: z.string().min(1).max(4096).optional()
+        .describe('Absolute path of the folder the tasks work in: checks read files there and files paths are relative to it.'),
+      review: z.boolean().optional().describe('Default review for the batch\'s tasks (true = each waits for review_task after its checks pass).'),
     },
     annotations: { idempotentHint: false, openWorldHint: false },
   }, async (args) => guarded(async () => {
@@ -44,8 +59,9 @@ export function addCoordinatorTools (server: McpServer, session: McpSession): vo
 
   server.registerTool('project_status', {
     title: 'Project status',
-    description: 'Counts of tasks by state (submitted, working, input-required, completed, failed, canceled), queue, leases, workers ' +
-      '(idle / working / offline), and done (closed and every task finished). Without project: every project.',
+    description: 'Counts of tasks by state (submitted, working, input-required, review-required, completed, failed, canceled), queue, held ' +
+      'tasks and why, leases, workers (idle / working / offline), and done (closed and every task finished). Without project: every project. ' +
+      'project_metrics has the numbers of how it went.',
     inputSchema: { project: idSchema('project').optional().describe('One project (default: all).') },
     annotations: { readOnlyHint: true, openWorldHint: false },
   }, async (args) => guarded(async () => {
@@ -66,10 +82,11 @@ export function addCoordinatorTools (server: McpServer, session: McpSession): vo
   server.registerTool('wait_for', {
     title: 'Wait until done or needed',
     description: 'Wait until the project is done (until "done", default), any of its tasks finishes (until "any"), or every task in `tasks` is ' +
-      'finished, and always also until something needs you: a task failed for good, a worker blocked with a question, a worker gone offline. ' +
-      'structuredContent.outcome: "done" = the condition happened; "attention" = see structuredContent.attention (answer the question, re-post ' +
-      'or cancel), then call wait_for again; "timeout" = nothing decisive within the wait, call wait_for again. Each call continues after the ' +
-      'last event the previous one saw (saved, shared with `coord wait`), so nothing is missed or repeated.',
+      'finished, and always also until something needs you: a task failed for good, a worker blocked with a question, a task waiting for ' +
+      'your review, a task escalated (checks failed too often, file conflict), a worker gone offline. structuredContent.outcome: "done" = the ' +
+      'condition happened; "attention" = see structuredContent.attention (answer_task, review_task, re-post or cancel), then call wait_for again; ' +
+      '"timeout" = nothing decisive within the wait, call wait_for again. Each call continues after the last event the previous one saw ' +
+      '(saved, shared with `coord wait`), so nothing is missed or repeated.',
     inputSchema: {
       project: idSchema('project').optional().describe('The project to watch (default: the named tasks\' project, or every project).'),
       tasks: z.array(idSchema('task id')).optional().describe('Wait until every one of these tasks is finished.'),

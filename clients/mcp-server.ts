@@ -10,6 +10,7 @@ import { addCoordinatorTools } from './mcp-coordinator-tools.js'
 import type { McpSession } from './mcp-common.js'
 import { addResources } from './mcp-resources.js'
 import { addWorkerTools } from './mcp-worker-tools.js'
+import { addWorkflowTools } from './mcp-workflow-tools.js'
 import { StateStore } from './worker-state.js'
 
 /** What `coord mcp` starts a session with. */
@@ -24,15 +25,18 @@ export interface McpOptions {
   version: string
 }
 
-const INSTRUCTIONS = 'Tools for the coordination server. Worker: call next_task, do the task, call heartbeat at least every leaseSeconds/2 s ' +
-  'while working, then report_task (it also returns your next task); stop when a status is "finished". Coordinator: create_tasks ' +
-  '(close: true on the last batch), then wait_for in a loop and act on "attention" outcomes; project_status and get_task show progress.'
+const INSTRUCTIONS = 'Tools for the coordination server. Worker: call next_task, read the task\'s notes and dependency results, do the task, ' +
+  'call heartbeat at least every leaseSeconds/2 s while working, then report_task (it also returns your next task); when report_task says ' +
+  'checks failed, fix the output and call report_task again; stop when a status is "finished". Coordinator: create_tasks (close: true on ' +
+  'the last batch), then wait_for in a loop and act on "attention" outcomes (review_task, answer_task, list_escalations); project_status, ' +
+  'get_task and project_metrics show progress.'
 
 /** Build the MCP server for one session (tools and resources registered, not connected). */
 export function buildMcpServer (session: McpSession, version: string): McpServer {
   const server = new McpServer({ name: 'coord', title: 'Coordination server', version }, { instructions: INSTRUCTIONS })
   addWorkerTools(server, session)
   addCoordinatorTools(server, session)
+  addWorkflowTools(server, session)
   addResources(server, session)
   return server
 }

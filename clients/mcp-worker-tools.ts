@@ -5,12 +5,15 @@
  * chat may mix `coord` commands and tools.
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { z } from 'zod'
 import type { Assignment, NextOutcome, ReportBody } from '../src/schemas/tasks.js'
-import { CoordApiError, type CoordClient } from './client.js'
+import { checksFailure, CoordApiError, type ChecksFailure, type CoordClient } from './client.js'
+import { formatReport } from './format.js'
+import { checkLabels, formatChecksFailure, formatDependencies, formatNotes } from './format-workflow.js'
 import { nextWithin, type PollQuery } from './long-wait.js'
 import {
-  callSignal, DEFAULT_TOOL_WAIT_S, guarded, idSchema, ok, progressOf, SLICE_S, ToolUsageError, waitSchema, workerOf,
+  callSignal, DEFAULT_TOOL_WAIT_S, fail, guarded, idSchema, ok, progressOf, SLICE_S, ToolUsageError, waitSchema, workerOf,
   type McpSession,
 } from './mcp-common.js'
 import { dropLease, endLease, latestLease, saveLease, saveOutcome as saveWorkerOutcome, savedOrServerLease } from './worker-state.js'
@@ -32,22 +35,29 @@ export async function nextInSlices (
 }
 
 /** A task handed out, as text: what to do and how to report it. */
-function describeAssignment (a: Assignment): string {
+async function describeAssignment (a: Assignment): Promise<string> {
   const t = a.task
   const beat = Math.max(1, Math.floor(a.lease.leaseSeconds / 2))
-  return [
+  const lines = [
     `${a.resumed ? 'Resumed (you already held it)' : 'New task'} ${t.id} (project ${t.project}, type ${t.type}, ` +
       `attempt ${a.lease.attempt} of ${t.maxAttempts}).`,
     `Lease ${a.lease.leaseId} expires ${a.lease.expiresAt}: call heartbeat at least every ${beat} s while working, or the task goes to another worker.`,
     `When done call report_task with task_id "${t.id}" (status completed, failed, or blocked with a question); the lease is remembered for you.`,
-    '',
-    JSON.stringify(t, null, 2),
-  ].join('\n')
+  ]
+  if (t.notes.length > 0) lines.push('', formatNotes(t.notes))
+  if (a.dependencies.length > 0) lines.push('', formatDependencies(a.dependencies))
+  if (t.acceptance.length > 0) lines.push('', 'The acceptance criteria (in the task below) are not machine-checked: judge them yourself.')
+  const labels = await checkLabels(t.checks)
+  if (labels.length > 0) {
+    lines.push('', 'Checks, run by the server when you report completed (a failure sends the work back to you):', ...labels.map((l) => `  - ${l}`))
+  }
+  lines.push('', JSON.stringify(t, null, 2))
+  return lines.join('\n')
 }
 
 /** A poll's outcome as text with what to do next. */
-function describeOutcome (worker: string, outcome: NextOutcome): string {
-  if (outcome.status === 'assigned') return describeAssignment(outcome.assignment)
+async function describeOutcome (worker: string, outcome: NextOutcome): Promise<string> {
+  if (outcome.status === 'assigned') return await describeAssignment(outcome.assignment)
   if (outcome.status === 'finished') return `status finished: ${outcome.message} Stop: no more tasks will come for worker ${worker}.`
   return `status empty: no task for worker ${worker} within the wait. Call next_task again to keep waiting.`
 }
@@ -86,6 +96,23 @@ function refused (session: McpSession, worker: string, taskId: string, leaseId: 
   throw err
 }
 
+/**
+ * A `completed` report refused by the task's checks (422): a tool result (isError, so it is not taken
+ * for an accepted report) listing the failures and what to do. The extended lease is saved; once
+ * escalated the lease is forgotten and the worker is told to take its next task.
+ */
+function checksFailed (session: McpSession, worker: string, leaseId: string, f: ChecksFailure, message: string): CallToolResult {
+  session.state.update(worker, (s) => {
+    if (f.escalated) dropLease(s, f.taskId, leaseId)
+    else if (f.lease !== undefined) saveLease(s, f.lease)
+  })
+  const text = formatChecksFailure(f, {
+    again: `report_task with task_id "${f.taskId}" and status "completed" (the same lease is used)`,
+    next: 'next_task',
+  })
+  return fail(text, { status: 422, code: 'CHECKS_FAILED', serverMessage: message, ...f })
+}
+
 const workerArg = idSchema('worker id').optional()
   .describe('Your worker id; default: the one the server was started with (--worker / COORD_WORKER). Keep it stable.')
 const filterArgs = {
@@ -108,7 +135,7 @@ export function addWorkerTools (server: McpServer, session: McpSession): void {
     const query = { worker, project: args.project, type: args.type }
     const outcome = await nextInSlices(session.client, query, waitS, callSignal(session, extra), progressOf(extra, 'a task'))
     saveOutcome(session, worker, outcome)
-    return ok(describeOutcome(worker, outcome), outcome)
+    return ok(await describeOutcome(worker, outcome), outcome)
   }))
 
   server.registerTool('heartbeat', {
@@ -134,7 +161,9 @@ export function addWorkerTools (server: McpServer, session: McpSession): void {
     description: 'Report your task as completed, failed (will be retried if attempts remain) or blocked (you need an answer: give `question`). ' +
       'The saved lease is used; an identical repeat is accepted as a duplicate. With next (default true) the same call then waits for your next task ' +
       'and returns it in structuredContent.next with the same outcomes as next_task ("assigned" / "empty": call next_task / "finished": stop). ' +
-      'An error 409 (LEASE_SUPERSEDED, TASK_CANCELED, ...) means the task is no longer yours: call next_task.',
+      'An error 409 (LEASE_SUPERSEDED, TASK_CANCELED, ...) means the task is no longer yours: call next_task. An error CHECKS_FAILED lists ' +
+      'the checks your output failed (structuredContent.error.failed): your lease is kept, so fix the output and call report_task again; ' +
+      'when error.escalated is true the task went to the engineer instead: call next_task.',
     inputSchema: {
       task_id: idSchema('task id').describe('The task you report.'),
       status: z.enum(['completed', 'failed', 'blocked']).describe('completed = done; failed = could not do it (say why); blocked = need an answer first.'),
@@ -167,10 +196,16 @@ export function addWorkerTools (server: McpServer, session: McpSession): void {
     const signal = callSignal(session, extra)
     const started = Date.now()
     const query = next ? { next: true, wait: Math.min(waitS, SLICE_S), project: args.project, type: args.type } : {}
-    const result = await session.client.report(args.task_id, body, query, { signal })
-      .catch((err) => refused(session, worker, args.task_id, leaseId, err, false))
+    let result
+    try {
+      result = await session.client.report(args.task_id, body, query, { signal })
+    } catch (err) {
+      const failure = checksFailure(err)
+      if (failure !== null) return checksFailed(session, worker, leaseId, failure, (err as CoordApiError).message)
+      return refused(session, worker, args.task_id, leaseId, err, false)
+    }
     session.state.update(worker, (s) => endLease(s, args.task_id, leaseId, args.status))
-    const head = `Report accepted: task ${result.task.id} is now ${result.task.state}${result.duplicate ? ' (duplicate: already accepted before)' : ''}.`
+    const head = formatReport(result)
     if (result.next === undefined) return ok(head, result)
     let outcome = result.next
     const leftS = Math.floor(waitS - (Date.now() - started) / 1000)
@@ -179,6 +214,6 @@ export function addWorkerTools (server: McpServer, session: McpSession): void {
       outcome = await nextInSlices(session.client, { worker, project: args.project, type: args.type }, leftS, signal, progressOf(extra, 'the next task'))
     }
     saveOutcome(session, worker, outcome)
-    return ok(`${head}\n\nNext: ${describeOutcome(worker, outcome)}`, { ...result, next: outcome })
+    return ok(`${head}\n\nNext: ${await describeOutcome(worker, outcome)}`, { ...result, next: outcome })
   }))
 }

@@ -1,7 +1,8 @@
 /**
  * What a coordinator waits for: the project done, any task finished, given tasks finished, or
  * something that needs it ("attention": a task failed for good, a worker blocked on a question, a
- * worker gone offline). Shared by `coord wait` and the MCP server's `wait_for` tool; it only reads
+ * task waiting for review, a task escalated to the engineer (its checks failed too often, or a file
+ * conflict), a worker gone offline). Shared by `coord wait` and the MCP server's `wait_for` tool; it only reads
  * through the typed `CoordClient`, and the caller keeps the event cursor.
  *
  * How: the current state first (finished tasks and a done project count at once), then the event
@@ -55,12 +56,15 @@ export interface WaitOptions extends CallOptions {
 
 /** Why the coordinator is needed. */
 export interface Attention {
-  reason: 'task_failed' | 'task_blocked' | 'worker_offline'
+  /** task_review = a task waits in review-required; task_escalated = checks failed too often or a file conflict (see `kind`). */
+  reason: 'task_failed' | 'task_blocked' | 'task_review' | 'task_escalated' | 'worker_offline'
   seq: number
   taskId: string | null
   worker: string | null
-  /** The failure summary, the worker's question, or when the worker was last seen. */
+  /** The failure summary, the worker's question, the deliverables to review, why it was escalated, or when the worker was last seen. */
   message: string
+  /** task_escalated: the escalation kind (`checks`, `conflict`). */
+  kind?: string
 }
 
 /**
@@ -100,6 +104,11 @@ function attentionOf (e: Event): Attention | null {
   const base = { seq: e.seq, taskId: e.taskId, worker: e.worker }
   if (e.type === 'task.failed' && e.data.final === true) return { ...base, reason: 'task_failed', message: String(e.data.summary ?? '') }
   if (e.type === 'task.input_required') return { ...base, reason: 'task_blocked', message: String(e.data.question ?? '') }
+  if (e.type === 'task.review_required') {
+    const files = Array.isArray(e.data.deliverables) ? e.data.deliverables.map(String) : []
+    return { ...base, reason: 'task_review', message: files.length === 0 ? 'no deliverables named' : `deliverables: ${files.join(', ')}` }
+  }
+  if (e.type === 'task.escalated') return { ...base, reason: 'task_escalated', kind: String(e.data.kind ?? ''), message: String(e.data.message ?? '') }
   if (e.type === 'worker.offline') return { ...base, reason: 'worker_offline', message: `last seen ${String(e.data.lastSeenAt ?? '?')}` }
   return null
 }
@@ -204,8 +213,16 @@ export async function waitUntil (client: CoordClient, spec: WaitSpec, opts: Wait
 function describe (outcome: WaitResult['outcome'], condition: string, attention: Attention[], waitedS: number): string {
   if (outcome === 'done') return `Done: ${condition}.`
   if (outcome === 'timeout') return `Nothing decisive within ${waitedS} s (waiting for: ${condition}). Wait again to keep waiting; the cursor is saved.`
-  const what = attention.map((a) => a.reason === 'worker_offline'
-    ? `worker ${a.worker ?? '?'} went offline${a.taskId === null ? '' : ` holding task ${a.taskId}`}`
-    : a.reason === 'task_blocked' ? `task ${a.taskId ?? '?'} is blocked: ${a.message}` : `task ${a.taskId ?? '?'} failed for good: ${a.message}`)
-  return `Needs you: ${what.join('; ')}. Answer or re-post, then wait again.`
+  const what = attention.map((a) => {
+    const task = `task ${a.taskId ?? '?'}`
+    switch (a.reason) {
+      case 'worker_offline': return `worker ${a.worker ?? '?'} went offline${a.taskId === null ? '' : ` holding ${task}`}`
+      case 'task_blocked': return `${task} is blocked: ${a.message}`
+      case 'task_review': return `${task} waits for your review (${a.message})`
+      case 'task_escalated': return `${task} was escalated (${a.kind ?? '?'}): ${a.message}`
+      case 'task_failed': return `${task} failed for good: ${a.message}`
+    }
+    return task
+  })
+  return `Needs you: ${what.join('; ')}. Answer, review, re-post or cancel, then wait again.`
 }

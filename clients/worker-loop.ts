@@ -1,9 +1,11 @@
 /**
  * The loop every program that works tasks runs: long-poll `GET /tasks/next`, do the task, report it
  * and get the next task in the same call (`POST /tasks/{id}/report?next=true`), until the project is
- * finished (410). The demo workers, the bench and the tests all run this one loop.
+ * finished (410). A completed report the task's checks refuse (422) goes back to the work with what
+ * failed. The demo workers, the bench and the tests all run this one loop.
  */
-import { CoordApiError, type CallOptions, type CoordClient } from './client.js'
+import { checksFailure, CoordApiError, type CallOptions, type CoordClient } from './client.js'
+import type { CheckResult } from '../src/schemas/checks.js'
 import type { Assignment, NextOutcome, ReportBody, ReportResult } from '../src/schemas/tasks.js'
 
 /** Who polls and for what. */
@@ -19,6 +21,17 @@ export interface WorkerLoopOptions {
 
 /** What the work produced: the report without `worker` and `leaseId`, which the loop fills in. */
 export type WorkResult = Omit<ReportBody, 'worker' | 'leaseId'>
+
+/**
+ * A `completed` report the task's checks refused (422 CHECKS_FAILED), handed back to `handle` with the
+ * same task to fix the output: `failed` says what. The lease is already extended.
+ */
+export interface ChecksRejection {
+  failed: CheckResult[]
+  /** Completed reports refused so far on this task, this one included, and how many are allowed before it goes to the engineer. */
+  rejections: number
+  maxRejections: number
+}
 
 /** Optional controls of `runWorker`. */
 export interface WorkerLoopHooks {
@@ -42,29 +55,66 @@ export interface WorkerCounts {
    * worker took it, or it was canceled). The loop carries on with the next task.
    */
   refused: number
+  /** Completed reports refused by the task's checks (422); each was handed back to `handle` to fix, unless escalated. */
+  rejected: number
+  /** Tasks whose checks refused one report too many: they went to the engineer and the loop took the next task. */
+  escalated: number
   /** `finished` = 410, the project is closed and every task finished; `aborted` = the signal stopped it. */
   ended: 'finished' | 'aborted'
 }
 
+/** How working one task ended: reported (accepted), refused (409), or sent to the engineer by its checks. */
+type TaskEnd = { kind: 'reported', result: ReportResult } | { kind: 'refused' } | { kind: 'escalated' } | { kind: 'stopped' }
+
 /**
  * Run the worker loop until the project is finished or `hooks.signal` aborts. `handle` does one task
  * and says how it went; its result is reported with the lease, and the answer carries the next task.
+ * A completed report the checks refuse (422) goes back to `handle` with the same assignment (its lease
+ * extended) and the `ChecksRejection`; once the task is escalated the loop polls again.
  * Connection errors and 503 are retried by the client (see `RetryOptions`); a report refused with
  * 409 is counted in `refused` and the loop polls again.
  * @throws whatever `handle` throws (the lease then lapses and the task is retried after its lease
- *   time), CoordApiError other than a report's 409, CoordConnectionError once the client's retries
- *   are spent
+ *   time), CoordApiError other than a report's 409 and 422, CoordConnectionError once the client's
+ *   retries are spent
  */
 export async function runWorker (
   client: CoordClient,
   opts: WorkerLoopOptions,
-  handle: (assignment: Assignment) => Promise<WorkResult>,
+  handle: (assignment: Assignment, rejection?: ChecksRejection) => Promise<WorkResult>,
   hooks: WorkerLoopHooks = {}
 ): Promise<WorkerCounts> {
   const { worker, wait } = opts
   const filter = { project: opts.project, type: opts.type }
   const { signal } = hooks
-  const counts = { completed: 0, failed: 0, blocked: 0, refused: 0 }
+  const counts = { completed: 0, failed: 0, blocked: 0, refused: 0, rejected: 0, escalated: 0 }
+
+  /** Work one task to its end: handle, report, and again while the checks send the work back. */
+  const work = async (first: Assignment): Promise<TaskEnd> => {
+    let assignment = first
+    let rejection: ChecksRejection | undefined
+    for (;;) {
+      const sent: ReportBody = { ...(await handle(assignment, rejection)), worker, leaseId: assignment.lease.leaseId }
+      try {
+        const result = await reportAndNext(client, assignment.task.id, sent, { next: true, wait, ...filter }, signal)
+        counts[sent.status]++
+        hooks.onReport?.(assignment, sent, result)
+        return { kind: 'reported', result }
+      } catch (err) {
+        const failure = checksFailure(err)
+        if (failure === null) {
+          if (err instanceof CoordApiError && err.statusCode === 409) return { kind: 'refused' }
+          throw err
+        }
+        counts.rejected++
+        if (failure.escalated || failure.lease === undefined) return { kind: 'escalated' }
+        // Stopping: the unfinished fix is not reported; the kept lease lapses and the task is offered again.
+        if (stopped(signal)) return { kind: 'stopped' }
+        assignment = { ...assignment, lease: failure.lease }
+        rejection = { failed: failure.failed, rejections: failure.rejections, maxRejections: failure.maxRejections }
+      }
+    }
+  }
+
   let outcome: NextOutcome | null = null
   while (!stopped(signal)) {
     outcome ??= await stoppable(() => client.next({ worker, wait, ...filter }, { signal }), signal)
@@ -74,20 +124,10 @@ export async function runWorker (
       outcome = null
       continue
     }
-    const { assignment } = outcome
-    const sent: ReportBody = { ...(await handle(assignment)), worker, leaseId: assignment.lease.leaseId }
-    let result: ReportResult
-    try {
-      result = await reportAndNext(client, assignment.task.id, sent, { next: true, wait, ...filter }, signal)
-    } catch (err) {
-      if (!(err instanceof CoordApiError && err.statusCode === 409)) throw err
-      counts.refused++
-      outcome = null
-      continue
-    }
-    counts[sent.status]++
-    hooks.onReport?.(assignment, sent, result)
-    outcome = result.next ?? null
+    const end = await work(outcome.assignment)
+    if (end.kind === 'refused') counts.refused++
+    if (end.kind === 'escalated') counts.escalated++
+    outcome = end.kind === 'reported' ? end.result.next ?? null : null
   }
   return { ...counts, ended: 'aborted' }
 }

@@ -95,3 +95,13 @@ t.test('attention: a blocked worker\'s question ends the wait with exit 5; given
   t.equal(unknown.code, 1, 'exit 1: an unknown task is an error')
   t.match(unknown.stderr, /TASK_NOT_FOUND/)
 })
+
+t.test('attention: a task waiting for review ends the wait with exit 5 and says so', async (t) => {
+  const { app, url } = await listen(t)
+  await postTasks(app, ['r'], { review: true }, 'p3')
+  await report(app, await claim(app, 'w1'), 'completed', { deliverables: ['guide.md'] })
+  const run = await coord(url, ['--state-dir', t.testdir(), 'wait', '--project', 'p3', '--wait', '30'])
+  t.equal(run.code, 5, `exit 5: needs the coordinator (stderr: ${run.stderr})`)
+  t.match(run.stdout, /task\.review_required project=p3 task=r/)
+  t.match(run.stdout, /task r waits for your review \(deliverables: guide\.md\)/)
+})

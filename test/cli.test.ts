@@ -195,7 +195,7 @@ t.test('create reads a bare array from stdin; heartbeat defaults to the saved le
   const input = JSON.stringify([{ id: 'a1', description: 'first' }, { id: 'a2', description: 'second' }])
   const created = await coord(['create', '-', '--project', 'p4', '--json'], { url, input })
   t.equal(created.code, 0, created.stderr)
-  t.same(JSON.parse(created.stdout), { project: 'p4', created: ['a1', 'a2'], existing: [], closed: false })
+  t.same(JSON.parse(created.stdout), { project: 'p4', created: ['a1', 'a2'], existing: [], closed: false, overlaps: [] })
 
   t.equal((await coord(['--state-dir', dir, '--worker', 'w4', 'next', '--wait', '1'], { url })).code, 0)
   const hb = await coord(['--state-dir', dir, 'heartbeat', '--json'], { url })

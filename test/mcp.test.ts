@@ -3,7 +3,7 @@
  * server a `coord mcp` child process, the coordination server real and listening on a socket.
  */
 import t, { type Test } from 'tap'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Client } from '@modelcontextprotocol/sdk/client/index.js'
@@ -51,7 +51,8 @@ t.test('tools and resources are listed with descriptions and input schemas', asy
   const s = await connect(t, url, t.testdir())
   const { tools } = await s.client.listTools()
   const names = tools.map((x) => x.name).sort()
-  t.same(names, ['cancel_task', 'close_project', 'create_tasks', 'get_task', 'heartbeat', 'next_task', 'project_status', 'report_task', 'wait_for'])
+  t.same(names, ['answer_task', 'cancel_task', 'close_project', 'create_tasks', 'get_task', 'heartbeat', 'list_escalations', 'next_task',
+    'project_metrics', 'project_status', 'report_task', 'review_task', 'wait_for'])
   for (const tool of tools) {
     t.ok((tool.description ?? '').length > 60, `${tool.name} is described`)
     t.equal(tool.inputSchema.type, 'object')
@@ -114,6 +115,76 @@ t.test('the worker loop and the coordinator through tools; leases shared with th
   const { resources } = await s2.client.listResources()
   t.ok(resources.some((r) => r.uri === 'coord://projects/p1'), 'projects are listed as resources')
   t.same([...s.errors, ...s2.errors], [], 'nothing but protocol on stdout')
+})
+
+t.test('the workflow through tools: checks refuse a report as a tool result, review sends work back, answers and escalations, metrics', async (t) => {
+  const root = t.testdir()
+  const { url } = await listen(t, { COORD_WORKSPACE_ROOTS: root })
+  const dir = join(root, 'state')
+  const s = await connect(t, url, dir)
+  const created = await call(s, 'create_tasks', {
+    project: 'wf',
+    workspace: root,
+    tasks: [
+      { id: 'doc', description: 'Write doc.md', checks: [{ kind: 'file-nonempty', path: 'doc.md' }], review: true },
+      { id: 'q', description: 'Needs an answer', dependsOn: ['doc'] },
+    ],
+  })
+  t.notOk(created.isError, text(created))
+
+  const next = await call(s, 'next_task', { wait: 5 })
+  t.equal(next.structuredContent.assignment.task.id, 'doc', text(next))
+  t.match(text(next), /Checks, run by the server when you report completed[^\n]*\n {2}- doc\.md is not empty/)
+  const granted = next.structuredContent.assignment.lease
+
+  const refused = await call(s, 'report_task', { task_id: 'doc', status: 'completed', summary: 'wrote it', next: false })
+  t.ok(refused.isError, 'a refused report is not taken for an accepted one')
+  t.match(text(refused), /Report refused \(422 CHECKS_FAILED\): 1 of 1 checks failed \(rejected report 1 of 3\):\n {2}- doc\.md does not exist/)
+  t.match(text(refused), 'report again the same way:\n  report_task with task_id "doc" and status "completed"')
+  t.match(refused.structuredContent.error, {
+    code: 'CHECKS_FAILED', status: 422, escalated: false, failed: [{ kind: 'file-nonempty' }], lease: { leaseId: granted.leaseId },
+  })
+  const saved = JSON.parse(readFileSync(join(dir, 'worker-w1.json'), 'utf8')).leases.doc
+  t.equal(saved.expiresAt, refused.structuredContent.error.lease.expiresAt, 'the extended lease is saved')
+
+  writeFileSync(join(root, 'doc.md'), '# Doc\n')
+  const done = await call(s, 'report_task', { task_id: 'doc', status: 'completed', summary: 'wrote it', next: false })
+  t.notOk(done.isError, text(done))
+  t.equal(done.structuredContent.task.state, 'review-required')
+  t.match(text(done), /All 1 checks passed\.\nIt waits for the coordinator's review/)
+
+  const noFeedback = await call(s, 'review_task', { task_id: 'doc', decision: 'changes' })
+  t.ok(noFeedback.isError)
+  t.match(text(noFeedback), /400 FEEDBACK_REQUIRED/)
+  const changes = await call(s, 'review_task', { task_id: 'doc', decision: 'changes', feedback: 'Add an example.', by: 'lead' })
+  t.notOk(changes.isError, text(changes))
+  t.match(changes.structuredContent, { state: 'submitted', reservedFor: 'w1' })
+  t.match(text(changes), /sent back with your feedback/)
+  const redo = await call(s, 'next_task', { wait: 5 })
+  t.match(text(redo), /Notes \(answers and review feedback[^\n]*\n {2}- review \(changes\) by lead at \S+:\n {6}Add an example\./)
+  t.notOk((await call(s, 'report_task', { task_id: 'doc', status: 'completed', summary: 'example added', next: false })).isError)
+  const accepted = await call(s, 'review_task', { task_id: 'doc', decision: 'accept' })
+  t.equal(accepted.structuredContent.state, 'completed', text(accepted))
+  const notInReview = await call(s, 'review_task', { task_id: 'doc', decision: 'accept' })
+  t.match(text(notInReview), /409 NOT_IN_REVIEW/)
+
+  const dependent = await call(s, 'next_task', { wait: 5 })
+  t.equal(dependent.structuredContent.assignment.task.id, 'q')
+  t.match(text(dependent), /Results of the tasks this one depends on[^\n]*\n {2}- doc \(by w1\): Write doc\.md\n {6}example added/)
+  await call(s, 'report_task', { task_id: 'q', status: 'blocked', summary: 'unsure', question: 'Which format?', next: false })
+  const queue = await call(s, 'list_escalations', { project: 'wf' })
+  t.match(queue.structuredContent.escalations, [{ taskId: 'q', kind: 'question', message: /Which format\?/ }])
+  t.match(text(queue), 'answer_task with task_id "q"')
+  const answered = await call(s, 'answer_task', { task_id: 'q', message: 'Markdown.', by: 'engineer' })
+  t.notOk(answered.isError, text(answered))
+  t.match(answered.structuredContent, { state: 'submitted', notes: [{ kind: 'answer', message: 'Markdown.', question: /Which format/ }] })
+  t.same((await call(s, 'list_escalations', {})).structuredContent.escalations, [])
+
+  const metrics = await call(s, 'project_metrics', { project: 'wf' })
+  t.notOk(metrics.isError, text(metrics))
+  t.match(metrics.structuredContent, { project: 'wf', interventions: 1, checks: { rejections: 1 }, review: { roundTrips: 1, accepted: 1 } })
+  t.match(text(metrics), /automation rate 50%/)
+  t.same(s.errors, [], 'nothing but protocol on stdout')
 })
 
 t.test('errors are tool results that say what to fix', async (t) => {

@@ -128,3 +128,34 @@ t.test('time passing: timeout with the cursor advanced', async (t) => {
   t.ok(took >= 1500 && took < 10_000, `waited about 2 s (${took} ms)`)
   t.ok(result.after > 0, 'the cursor moved past the events seen')
 })
+
+t.test('attention: a task waiting for review, and a task escalated by its checks', async (t) => {
+  const root = t.testdir()
+  const { app, client } = await setup(t, { COORD_WORKSPACE_ROOTS: root, COORD_MAX_CHECK_REJECTIONS: 1 })
+  const batch = {
+    project: 'p1',
+    workspace: root,
+    tasks: [
+      { id: 'r', description: 'reviewed', review: true },
+      { id: 'c', description: 'checked', checks: [{ kind: 'file-exists', path: 'out/c.md' }] },
+    ],
+  }
+  t.equal((await post(app, '/tasks', batch)).statusCode, 201)
+  const r = await claim(app, 'w1')
+  const c = await claim(app, 'w2')
+
+  const reviewWait = waitUntil(client, { tasks: ['r'], after: 0 }, { waitS: 30 })
+  const reviewed = await during(reviewWait, () => report(app, r, 'completed', { deliverables: ['out/r.md'] }))
+  t.equal(reviewed.result.outcome, 'attention')
+  t.ok(reviewed.afterActMs < 5000, `returned ${reviewed.afterActMs} ms after the report`)
+  t.match(reviewed.result.attention, [{ reason: 'task_review', taskId: 'r', message: 'deliverables: out/r.md' }])
+  t.match(reviewed.result.message, /task r waits for your review/)
+  t.same(reviewed.result.pending, ['r'], 'a task in review is not finished')
+
+  const checkWait = waitUntil(client, { tasks: ['c'], after: reviewed.result.after }, { waitS: 30 })
+  const escalated = await during(checkWait, async () => t.equal((await report(app, c)).statusCode, 422))
+  t.equal(escalated.result.outcome, 'attention')
+  t.match(escalated.result.attention, [{ reason: 'task_escalated', kind: 'checks', taskId: 'c', worker: 'w2', message: /out\/c\.md/ }])
+  t.match(escalated.result.message, /task c was escalated \(checks\)/)
+  t.notOk(escalated.result.attention.some((a) => a.taskId === 'r'), 'the review seen before the cursor is not repeated')
+})
