@@ -34,6 +34,9 @@ t.test('a completed report that fails its checks is 422 with each failure in wor
   writeFileSync(join(root, 'out/summary.md'), words(87))
   const short = await report(app, a, 'completed', { deliverables: [] })
   t.equal(short.statusCode, 422)
+  const retried = await report(app, a, 'completed', { deliverables: [] })
+  t.equal(retried.statusCode, 422, 'a retry of the same refused report gets the same answer')
+  t.equal(retried.json().details.rejections, 2, 'but is not counted as another rejection')
   const failed = short.json().details.failed.map((f: any) => f.message)
   t.match(failed[0], /out\/summary\.md has 87 words; needs 150–250/)
   t.match(failed[1], /out\/summary\.md/, 'the deliverables check names the undeclared file')
@@ -62,6 +65,7 @@ t.test('after the configured number of rejections the task goes to the engineer,
   const a = await claim(app, 'w1')
   writeFileSync(join(root, 'out/summary.md'), words(10))
   t.equal((await report(app, a, 'completed', { deliverables: ['out/summary.md'] })).json().details.escalated, false)
+  writeFileSync(join(root, 'out/summary.md'), words(12))
   const last = await report(app, a, 'completed', { deliverables: ['out/summary.md'] })
   t.equal(last.statusCode, 422)
   t.equal(last.json().details.escalated, true)
@@ -69,7 +73,7 @@ t.test('after the configured number of rejections the task goes to the engineer,
   t.equal((await app.inject('/tasks/sum')).json().task.state, 'input-required')
   const queue = (await app.inject('/escalations?project=p')).json().escalations
   t.same(queue.map((e: any) => [e.taskId, e.kind, e.worker]), [['sum', 'checks', 'w1']])
-  t.match(queue[0].message, /10 words/)
+  t.match(queue[0].message, /12 words/)
   t.equal((await post(app, '/tasks/sum/heartbeat', { worker: 'w1', leaseId: a.lease.leaseId })).json().code, 'LEASE_ENDED', 'the old lease is over')
 
   t.equal((await post(app, '/tasks/sum/answer', { message: 'Cover sections 2 and 3 too.' })).json().state, 'submitted')

@@ -216,6 +216,11 @@ function relativeDeliverable (d: string, workspace: string | null): string {
 async function rejectByChecks (tx: StoreTx, t: TaskFacts, l: LeaseFacts, body: ReportBody, results: CheckResult[], now: number,
   policy: ReportPolicy): Promise<ReportOutcome> {
   const failed = results.filter((r) => !r.passed)
+  // A retry of the same refused report (the client did not get the 422) is not another rejection.
+  const last = await tx.lastReport(t.id, l.id)
+  const repeat = last !== null && last.rejection === 'CHECKS_FAILED' && last.status === body.status && last.summary === body.summary &&
+    JSON.stringify(last.deliverables) === JSON.stringify(body.deliverables ?? []) && JSON.stringify(last.checks) === JSON.stringify(results)
+  if (repeat && t.state === 'working') return checksRefusal(t, l, results, t.checkRejections, policy, false)
   const rejections = t.checkRejections + 1
   const escalated = rejections >= policy.maxCheckRejections
   await tx.insertReport({
@@ -237,32 +242,37 @@ async function rejectByChecks (tx: StoreTx, t: TaskFacts, l: LeaseFacts, body: R
   const subject = { project: t.project, taskId: t.id, worker: body.worker }
   await tx.appendEvent(event('task.report_rejected', now, subject,
     { code: 'CHECKS_FAILED', status: body.status, leaseId: l.id, failed: failed.map((f) => f.message), rejections }))
-  const list = failed.map((f) => `- ${f.message}`).join('\n')
-  let message: string
-  let lease: Lease | undefined
   if (escalated) {
     const attention: Attention = {
       kind: 'checks',
       worker: body.worker,
       at: iso(now),
-      message: `${failed.length} check(s) still failed after ${rejections} completed reports:\n${list}`,
+      message: `${failed.length} check(s) still failed after ${rejections} completed reports:\n${failed.map((f) => `- ${f.message}`).join('\n')}`,
     }
     await tx.updateLease(l.id, { endedAt: l.endedAt ?? now, endReason: 'escalated' })
     await tx.updateTask(t.id, { state: 'input-required', attention, checkRejections: rejections, updatedAt: now })
     await tx.appendEvent(event('task.escalated', now, subject, { kind: 'checks', message: attention.message }))
-    message = `${failed.length} of ${results.length} checks failed:\n${list}\nThis was rejected report ${rejections} of ${policy.maxCheckRejections}: ` +
-      'the task now waits for the engineer (input-required). Drop it and poll for your next task.'
-  } else {
-    // The worker is alive and fixing its output: the lease is kept and extended, like a heartbeat.
-    const expiresAt = now + t.leaseMs
-    await tx.updateLease(l.id, { expiresAt, endedAt: null, endReason: null })
-    // A late report on a dead-lettered task that nobody re-claimed revives it, like a heartbeat would.
-    await tx.updateTask(t.id, { state: 'working', checkRejections: rejections, finishedAt: null, updatedAt: now })
-    lease = leaseView({ ...l, expiresAt, endedAt: null, endReason: null }, t.leaseMs)
-    message = `${failed.length} of ${results.length} checks failed:\n${list}\nFix the output and report completed again with the same leaseId ` +
-      `(your lease is kept and extended to ${iso(expiresAt)}). ` +
-      `After ${policy.maxCheckRejections - rejections} more rejected report(s) the task goes to the engineer.`
+    return checksRefusal(t, l, results, rejections, policy, true)
   }
+  // The worker is alive and fixing its output: the lease is kept and extended, like a heartbeat. A late
+  // report on a dead-lettered task that nobody re-claimed revives it, as a heartbeat would.
+  const expiresAt = now + t.leaseMs
+  await tx.updateLease(l.id, { expiresAt, endedAt: null, endReason: null })
+  await tx.updateTask(t.id, { state: 'working', checkRejections: rejections, finishedAt: null, updatedAt: now })
+  return checksRefusal(t, { ...l, expiresAt, endedAt: null, endReason: null }, results, rejections, policy, false)
+}
+
+/** The 422 answer of a report refused by the checks: each failure in words, and what happens next. */
+function checksRefusal (t: TaskFacts, l: LeaseFacts, results: CheckResult[], rejections: number, policy: ReportPolicy, escalated: boolean): ReportOutcome {
+  const failed = results.filter((r) => !r.passed)
+  const list = failed.map((f) => `- ${f.message}`).join('\n')
+  const head = `${failed.length} of ${results.length} checks failed:\n${list}\n`
+  const lease = escalated ? undefined : leaseView(l, t.leaseMs)
+  const message = escalated
+    ? `${head}This was rejected report ${rejections} of ${policy.maxCheckRejections}: the task now waits for the engineer (input-required). ` +
+      'Drop it and poll for your next task.'
+    : `${head}Fix the output and report completed again with the same leaseId (your lease is kept and extended to ${iso(l.expiresAt)}). ` +
+      `After ${policy.maxCheckRejections - rejections} more rejected report(s) the task goes to the engineer.`
   return {
     kind: 'refused',
     error: new CoordError('CHECKS_FAILED', message, {

@@ -180,6 +180,14 @@ export interface StoreTx {
   lapsedLeases (now: number, limit: number): Promise<LeaseFacts[]>
 
   insertReport (report: ReportRecordInput): Promise<void>
+  /** The latest report stored for this task and lease, if any (to recognise a retried report). */
+  lastReport (taskId: string, leaseId: string): Promise<{
+    status: string,
+    summary: string,
+    deliverables: string[],
+    rejection: string | null,
+    checks: CheckResult[] | null
+  } | null>
 
   project (name: string): Promise<ProjectFacts | null>
   /** Create the project if unknown. */
