@@ -8,6 +8,7 @@
  * Times: `wait` values are seconds (as in the API); timeouts and delays given to the constructor are
  * milliseconds.
  */
+import { randomUUID } from 'node:crypto'
 import { Agent, interceptors, type Dispatcher } from 'undici'
 import type { ErrorBody } from '../src/schemas/common.js'
 import { checksFailure, CoordApiError, CoordConnectionError, type ChecksFailure } from './client-errors.js'
@@ -146,7 +147,9 @@ export class CoordClient {
    */
   report (taskId: string, body: ReportBody, opts: ReportQuery = {}, call: CallOptions = {}): Promise<ReportResult> {
     const waitS = opts.next === true ? opts.wait ?? UNKNOWN_WAIT_S : 0
-    return this.call('POST', `/tasks/${enc(taskId)}/report`, { body, query: { ...opts }, waitS, signal: call.signal })
+    // One key per report call, the same on each retry: a retry the checks refuse again is not another rejection.
+    const headers = { 'idempotency-key': randomUUID() }
+    return this.call('POST', `/tasks/${enc(taskId)}/report`, { body, query: { ...opts }, waitS, signal: call.signal, headers })
   }
 
   /** Cancel an unfinished task (a repeat is a no-op). @throws CoordApiError 404, 409 TASK_FINISHED */
@@ -249,7 +252,9 @@ export class CoordClient {
         origin: target.origin,
         path: target.pathname + target.search,
         method: method as 'GET' | 'POST',
-        headers: opts.body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+        headers: {
+          accept: 'application/json', ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }), ...opts.headers,
+        },
         body: opts.body === undefined ? null : JSON.stringify(opts.body),
         headersTimeout: timeout,
         bodyTimeout: timeout,
@@ -277,6 +282,8 @@ interface SendOptions {
   /** false = send once: a repeat could do the work twice. Default true. */
   retry?: boolean
   signal?: AbortSignal
+  /** Extra request headers, sent with every retry unchanged. */
+  headers?: Record<string, string>
 }
 
 function enc (s: string): string {

@@ -72,6 +72,14 @@ const workLoop: FastifyPluginAsyncTypebox = async (app) => {
         'With `next=true` the answer also carries `next`: the outcome of a long poll of `wait` seconds (assigned / empty / finished).',
       params: TaskParams,
       querystring: ReportQuery,
+      headers: Type.Object({
+        'idempotency-key': Type.Optional(Type.String({
+          minLength: 1,
+          maxLength: 200,
+          description: 'Optional; one value per report you mean, the same on every retry of it. A retry that the checks refuse again ' +
+            'answers the same 422 without counting as another rejection (IETF draft "The Idempotency-Key HTTP Header Field").',
+        })),
+      }),
       body: ReportBody,
       response: {
         200: described(ReportResult, 'Report accepted (or a duplicate of an accepted one); with next=true, your next task in `next`.'),
@@ -88,7 +96,7 @@ const workLoop: FastifyPluginAsyncTypebox = async (app) => {
     const next = q.next === true
       ? { filter: { project: q.project, type: q.type }, waitMs: waitMs(app.config, q.wait), signal: disconnectSignal(reply) }
       : undefined
-    return app.lifecycle.report(request.params.id, request.body, next)
+    return app.lifecycle.report(request.params.id, request.body, next, request.headers['idempotency-key'])
   })
 }
 

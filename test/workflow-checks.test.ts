@@ -21,7 +21,7 @@ const summaryTask = (extra: Record<string, unknown> = {}) => ({
 
 t.test('a completed report that fails its checks is 422 with each failure in words; the lease stays; a fixed output passes', async (t) => {
   const root = workspace(t)
-  const app = await build(t)
+  const app = await build(t, { COORD_MAX_CHECK_REJECTIONS: 5 })
   t.equal((await post(app, '/tasks', { project: 'p', workspace: root, tasks: [summaryTask()] })).statusCode, 201)
   const a = await claim(app, 'w1')
   t.same(a.task.checks.map((c: any) => c.kind), ['word-count', 'deliverables'], 'the worker sees the checks')
@@ -34,9 +34,16 @@ t.test('a completed report that fails its checks is 422 with each failure in wor
   writeFileSync(join(root, 'out/summary.md'), words(87))
   const short = await report(app, a, 'completed', { deliverables: [] })
   t.equal(short.statusCode, 422)
-  const retried = await report(app, a, 'completed', { deliverables: [] })
-  t.equal(retried.statusCode, 422, 'a retry of the same refused report gets the same answer')
-  t.equal(retried.json().details.rejections, 2, 'but is not counted as another rejection')
+  const keyed = (key: string) => app.inject({
+    method: 'POST',
+    url: '/tasks/sum/report',
+    headers: { 'idempotency-key': key },
+    payload: { worker: 'w1', leaseId: a.lease.leaseId, status: 'completed', summary: 'again', deliverables: [] },
+  })
+  t.equal((await keyed('k1')).json().details.rejections, 3)
+  const retried = await keyed('k1')
+  t.equal(retried.statusCode, 422, 'a retry of the same request (same Idempotency-Key) gets the same answer')
+  t.equal(retried.json().details.rejections, 3, 'but is not counted as another rejection')
   const failed = short.json().details.failed.map((f: any) => f.message)
   t.match(failed[0], /out\/summary\.md has 87 words; needs 150–250/)
   t.match(failed[1], /out\/summary\.md/, 'the deliverables check names the undeclared file')
@@ -46,8 +53,9 @@ t.test('a completed report that fails its checks is 422 with each failure in wor
 
   const task = (await app.inject('/tasks/sum')).json()
   t.equal(task.task.state, 'working', 'still the worker\'s task')
-  t.equal(task.task.checkRejections, 2)
-  t.same(task.reports.map((r: any) => [r.accepted, r.rejection]), [[false, 'CHECKS_FAILED'], [false, 'CHECKS_FAILED']], 'rejections are recorded')
+  t.equal(task.task.checkRejections, 3)
+  t.same(task.reports.map((r: any) => [r.accepted, r.rejection]), [[false, 'CHECKS_FAILED'], [false, 'CHECKS_FAILED'], [false, 'CHECKS_FAILED']],
+    'rejections are recorded (the retry once)')
   t.equal(task.reports[1].checks.length, 2, 'with their check results')
 
   writeFileSync(join(root, 'out/summary.md'), words(200))

@@ -42,6 +42,8 @@ export interface ReportPolicy {
   /** Retry backoff after a failed attempt: base · 2^(attempt−1), capped. */
   retryBaseMs: number
   retryMaxMs: number
+  /** The report request's Idempotency-Key header (IETF draft "The Idempotency-Key HTTP Header Field"), if any. */
+  idempotencyKey?: string | undefined
 }
 
 /** What a claim noticed: whether a task was passed over because its writes overlap a working task's. */
@@ -216,11 +218,12 @@ function relativeDeliverable (d: string, workspace: string | null): string {
 async function rejectByChecks (tx: StoreTx, t: TaskFacts, l: LeaseFacts, body: ReportBody, results: CheckResult[], now: number,
   policy: ReportPolicy): Promise<ReportOutcome> {
   const failed = results.filter((r) => !r.passed)
-  // A retry of the same refused report (the client did not get the 422) is not another rejection.
-  const last = await tx.lastReport(t.id, l.id)
-  const repeat = last !== null && last.rejection === 'CHECKS_FAILED' && last.status === body.status && last.summary === body.summary &&
-    JSON.stringify(last.deliverables) === JSON.stringify(body.deliverables ?? []) && JSON.stringify(last.checks) === JSON.stringify(results)
-  if (repeat && t.state === 'working') return checksRefusal(t, l, results, t.checkRejections, policy, false)
+  // A retry of the same request (same Idempotency-Key: the client did not get the 422) is not another rejection.
+  const key = policy.idempotencyKey ?? null
+  const last = key === null ? null : await tx.lastReport(t.id, l.id)
+  if (last !== null && last.rejection === 'CHECKS_FAILED' && last.idempotencyKey === key && t.state === 'working') {
+    return checksRefusal(t, l, results, t.checkRejections, policy, false)
+  }
   const rejections = t.checkRejections + 1
   const escalated = rejections >= policy.maxCheckRejections
   await tx.insertReport({
@@ -237,6 +240,7 @@ async function rejectByChecks (tx: StoreTx, t: TaskFacts, l: LeaseFacts, body: R
     accepted: false,
     rejection: 'CHECKS_FAILED',
     checks: results,
+    idempotencyKey: policy.idempotencyKey ?? null,
     at: now,
   })
   const subject = { project: t.project, taskId: t.id, worker: body.worker }
@@ -314,6 +318,7 @@ export async function report (tx: StoreTx, taskId: string, body: ReportBody, now
     accepted,
     rejection: accepted ? null : verdict.code,
     checks: results ?? null,
+    idempotencyKey: policy.idempotencyKey ?? null,
     at: now,
   })
   const subject = { project: t.project, taskId, worker: body.worker }

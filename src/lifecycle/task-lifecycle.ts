@@ -289,14 +289,19 @@ export class TaskLifecycle {
    * a failing `next` answers `empty` (poll again) rather than an error. The answer's `task` is the
    * slim `ReportedTask` (new state, retry, finish time): the reporter already has the rest.
    */
-  async report (taskId: string, body: ReportBody, next?: { filter: ClaimFilter, waitMs: number, signal?: AbortSignal }): Promise<ReportResult> {
+  async report (taskId: string, body: ReportBody, next?: { filter: ClaimFilter, waitMs: number, signal?: AbortSignal },
+    idempotencyKey?: string): Promise<ReportResult> {
     const inline = next !== undefined && this.mayClaimAtOnce(body.worker, next.signal)
     const handed: Array<{ poll: ParkedPoll, a: Assignment }> = []
     let checkResults: CheckResult[] | undefined
     for (;;) {
       const now = this.now()
       const policy: ops.ReportPolicy = {
-        checkResults, maxCheckRejections: this.workflow.maxCheckRejections, retryBaseMs: this.workflow.retryBaseMs, retryMaxMs: this.workflow.retryMaxMs,
+        checkResults,
+        maxCheckRejections: this.workflow.maxCheckRejections,
+        retryBaseMs: this.workflow.retryBaseMs,
+        retryMaxMs: this.workflow.retryMaxMs,
+        idempotencyKey,
       }
       // Report and next claim in one transaction (one commit per worker cycle); polls already parked for
       // the same work are served first, in that transaction too (longest-waiting first). The claim may not

@@ -7,7 +7,7 @@ import { CoordError } from '../errors.js'
 import type { TaskState } from '../schemas/common.js'
 import type { EventType } from '../schemas/events.js'
 import type { Attention, Task, TaskInput, TaskNote } from '../schemas/tasks.js'
-import type { Check, CheckResult } from '../schemas/checks.js'
+import type { Check } from '../schemas/checks.js'
 import type { TaskSpec } from '../lifecycle/task-spec.js'
 import type {
   ClaimFilter, EventDraft, LeaseEnd, LeaseFacts, PickOptions, ProjectFacts, ReportRecordInput, StoreTx, TaskFacts, TaskPatch, WorkerRow, WorkingWrites,
@@ -280,28 +280,16 @@ export class SqliteTx implements StoreTx {
 
   async insertReport (r: ReportRecordInput): Promise<void> {
     this.sql(`INSERT INTO reports (task_id, lease_id, worker, attempt, status, summary, deliverables, context_score, question, details,
-      accepted, rejection, checks, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(r.taskId, r.leaseId, r.worker, r.attempt,
-      r.status, r.summary, JSON.stringify(r.deliverables), r.contextScore, r.question, r.details === null ? null : JSON.stringify(r.details),
-      r.accepted ? 1 : 0, r.rejection, r.checks === null ? null : JSON.stringify(r.checks), r.at)
+      accepted, rejection, checks, idempotency_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(r.taskId, r.leaseId,
+      r.worker, r.attempt, r.status, r.summary, JSON.stringify(r.deliverables), r.contextScore, r.question,
+      r.details === null ? null : JSON.stringify(r.details), r.accepted ? 1 : 0, r.rejection, r.checks === null ? null : JSON.stringify(r.checks),
+      r.idempotencyKey, r.at)
   }
 
-  async lastReport (taskId: string, leaseId: string): Promise<{
-    status: string,
-    summary: string,
-    deliverables: string[],
-    rejection: string | null,
-    checks: CheckResult[] | null
-  } | null> {
-    const r = this.sql(`SELECT status, summary, deliverables, rejection, checks FROM reports WHERE task_id = ? AND lease_id = ?
-      ORDER BY id DESC LIMIT 1`).get(taskId, leaseId) as {
-      status: string,
-      summary: string,
-      deliverables: string,
-      rejection: string | null,
-      checks: string | null
-    } | undefined
-    if (r === undefined) return null
-    return { status: r.status, summary: r.summary, deliverables: stringList(r.deliverables), rejection: r.rejection, checks: parsed(r.checks, null) }
+  async lastReport (taskId: string, leaseId: string): Promise<{ rejection: string | null, idempotencyKey: string | null } | null> {
+    const r = this.sql(`SELECT rejection, idempotency_key FROM reports WHERE task_id = ? AND lease_id = ?
+      ORDER BY id DESC LIMIT 1`).get(taskId, leaseId) as { rejection: string | null, idempotency_key: string | null } | undefined
+    return r === undefined ? null : { rejection: r.rejection, idempotencyKey: r.idempotency_key }
   }
 
   async project (name: string): Promise<ProjectFacts | null> {

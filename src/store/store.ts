@@ -97,6 +97,8 @@ export interface ReportRecordInput {
   accepted: boolean
   rejection: string | null
   checks: CheckResult[] | null
+  /** The request's Idempotency-Key header, or null. */
+  idempotencyKey: string | null
   at: number
 }
 
@@ -181,13 +183,7 @@ export interface StoreTx {
 
   insertReport (report: ReportRecordInput): Promise<void>
   /** The latest report stored for this task and lease, if any (to recognise a retried report). */
-  lastReport (taskId: string, leaseId: string): Promise<{
-    status: string,
-    summary: string,
-    deliverables: string[],
-    rejection: string | null,
-    checks: CheckResult[] | null
-  } | null>
+  lastReport (taskId: string, leaseId: string): Promise<{ rejection: string | null, idempotencyKey: string | null } | null>
 
   project (name: string): Promise<ProjectFacts | null>
   /** Create the project if unknown. */

@@ -24,6 +24,7 @@ CREATE INDEX tasks_reserved ON tasks (reserved_for) WHERE reserved_for IS NOT NU
 CREATE INDEX tasks_working_writes ON tasks (project) WHERE state = 'working' AND has_writes = 1;
 
 ALTER TABLE reports ADD COLUMN checks TEXT;                                -- JSON array of check results, or NULL
+ALTER TABLE reports ADD COLUMN idempotency_key TEXT;                       -- the report request's Idempotency-Key header, or NULL
 
 -- When the next retry backoff or reservation ends (the wake-up timer of parked polls).
 CREATE INDEX tasks_available ON tasks (available_at) WHERE state = 'submitted' AND available_at > 0;
