@@ -7,10 +7,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { freePort } from './free-port.js'
 import { Client, request } from 'undici'
 
 const TASKS = Number(process.env.FAULT_TASKS ?? 5000)
@@ -20,14 +20,6 @@ const dir = mkdtempSync(join(tmpdir(), 'coord-faults-'))
 const db = join(dir, 'coord.db')
 const serverFile = fileURLToPath(new URL('../src/server.js', import.meta.url))
 
-async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      s.close(() => (typeof a === 'object' && a !== null ? resolve(a.port) : reject(new Error('no port'))))
-    })
-  })
-}
 const port = await freePort()
 const url = `http://127.0.0.1:${port}`
 let child: ChildProcess | undefined

@@ -11,10 +11,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { freePort } from './free-port.js'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Agent, request } from 'undici'
 
@@ -25,15 +25,6 @@ const WAIT_S = Math.min(60, Number(process.env.SOAK_WAIT_S ?? 20))
 const POST_MS = Number(process.env.SOAK_POST_MS ?? 500)
 const serverFile = fileURLToPath(new URL('../src/server.js', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'coord-soak-'))
-
-async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      s.close(() => (typeof a === 'object' && a !== null ? resolve(a.port) : reject(new Error('no port'))))
-    })
-  })
-}
 
 const port = await freePort()
 const url = `http://127.0.0.1:${port}`

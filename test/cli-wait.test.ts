@@ -4,37 +4,15 @@
  * directory between runs.
  */
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { runCoord } from './coord-process.js'
 import { claim, listen, post, postTasks, report } from './helper.js'
 
 // Each run is a child process compiling TypeScript through tap's loader (2-4 s each, more under load).
 t.setTimeout(300_000)
 
-const CLI = fileURLToPath(new URL('../clients/cli.ts', import.meta.url))
-
-interface Run { code: number | null, stdout: string, stderr: string, endedAt: number }
-
-/**
- * Run `coord args...` against `url`; `onStderr` sees each chunk of stderr as it comes (progress
- * lines tell that the wait is under way).
- */
-function coord (url: string, args: string[], onStderr?: (text: string) => void): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env, COORD_URL: url }
-  delete env.COORD_WORKER
-  delete env.COORD_STATE_DIR
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); onStderr?.(d.toString()) })
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr, endedAt: Date.now() }))
-  })
-}
+const coord = runCoord
 
 /** Every stdout line parsed as JSON (throws on a line that is not one compact JSON value). */
 function jsonLines (stdout: string): any[] {

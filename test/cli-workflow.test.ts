@@ -5,37 +5,20 @@
  * shows besides the task (notes, dependency results, checks).
  */
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { runCoord, type Run } from './coord-process.js'
 import { claim, listen, post, report, tempDir } from './helper.js'
 
 // Each run is a child process compiling TypeScript through tap's loader (2-4 s each, more under load).
 t.setTimeout(600_000)
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const CLI = join(ROOT, 'clients', 'cli.ts')
 /** How the CLI names itself in hints when not started through a `coord` file: the checkout's root executable. */
 const COORD = join(ROOT, 'coord')
 
-interface Run { code: number | null, stdout: string, stderr: string }
-
-/** Run `coord args...` against `url` to the end. */
-function coord (url: string, args: string[]): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env, COORD_URL: url }
-  delete env.COORD_WORKER
-  delete env.COORD_STATE_DIR
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+const coord = runCoord
 
 /** The one JSON line a --json run printed. */
 function oneJson (run: Run): any {
