@@ -74,16 +74,27 @@ export const CreateTasksBody = Type.Object({
       context: { file: 'README.md' },
       acceptance: ['100-200 words', 'only sentences from the file'],
       files: { read: ['README.md'], write: ['out/README.summary.md'] },
-      checks: [{ kind: 'word-count', path: 'out/README.summary.md', min: 100, max: 200 }, { kind: 'deliverables' }],
     }, {
       id: 'task-002',
       description: 'Merge the summaries into out/all.md.',
       dependsOn: ['task-001'],
       files: { write: ['out/all.md'] },
     }],
-    workspace: '/home/me/docs',
-    review: false,
     close: false,
+  }, {
+    project: 'docs-checked',
+    workspace: '/home/me/docs',
+    review: true,
+    tasks: [{
+      id: 'summary',
+      description: 'Summarize README.md into out/summary.md (150-250 words, a "Sources" heading).',
+      files: { read: ['README.md'], write: ['out/summary.md'] },
+      checks: [
+        { kind: 'word-count', path: 'out/summary.md', min: 150, max: 250 },
+        { kind: 'headings', path: 'out/summary.md', headings: ['Sources'] },
+        { kind: 'deliverables' },
+      ],
+    }],
   }],
 })
 export type CreateTasksBody = Static<typeof CreateTasksBody>
