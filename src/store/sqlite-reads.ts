@@ -12,7 +12,7 @@ import type { HistoryPage, LeaseFacts, StorageGuard, StoreHealth, TaskListQuery,
 import type { MetricsHistory } from '../lifecycle/metrics.js'
 import type { TaskState } from '../schemas/common.js'
 import {
-  iso, sqlInt, TASK_SELECT, toEvent, toLeaseRecord, toReportRecord, toTask, type EventRow, type LeaseRow, type ReportRow, type TaskRow,
+  iso, notesOf, sqlInt, TASK_SELECT, toEvent, toLeaseRecord, toReportRecord, toTask, type EventRow, type LeaseRow, type ReportRow, type TaskRow,
 } from './sqlite-rows.js'
 import { statementCache, type Statements } from './sqlite-statements.js'
 import { toLeaseFacts, toWorkerRow, workingWrites, type WorkerDbRow } from './sqlite-tx.js'
@@ -95,7 +95,7 @@ export class SqliteReads {
         Array<{ task_id: string, worker: string, status: string, accepted: number, rejection: string | null, context_score: number | null, created_at: number }>
       const notes: MetricsHistory['notes'] = []
       for (const t of tasks) {
-        for (const n of toTask({ notes: t.notes } as unknown as TaskRow).notes) {
+        for (const n of notesOf(t.notes)) {
           notes.push({ taskId: t.id, kind: n.kind, decision: n.decision ?? null, by: n.by, at: Date.parse(n.at) })
         }
       }

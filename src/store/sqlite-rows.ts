@@ -66,7 +66,8 @@ const itemsOf = <T>(schema: TSchema) => {
   }
 }
 const checksOf = itemsOf<Check>(CheckSchema)
-const notesOf = itemsOf<TaskNote>(TaskNoteSchema)
+/** A task's `notes` column: the valid notes of the stored JSON array (anything else is left out). */
+export const notesOf = itemsOf<TaskNote>(TaskNoteSchema)
 const checkResultsOf = itemsOf<CheckResult>(CheckResultSchema)
 /** The strings of an array; anything else is `[]`. */
 const stringItems = (v: unknown): string[] => (Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : [])
