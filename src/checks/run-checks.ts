@@ -3,7 +3,6 @@
  * `completed`, and say for each one what was found in words the worker can act on. Pure of HTTP and
  * storage: the lifecycle passes the checks, the workspace root and the report's deliverables.
  */
-import { isAbsolute, posix, relative, resolve, sep } from 'node:path'
 import type { Check, CheckResult } from '../schemas/checks.js'
 import { firstMatch, RegexTimeoutError } from './bounded-regex.js'
 import { runCommand } from './command-check.js'
@@ -12,6 +11,7 @@ import { compileSchema, describeSchemaErrors } from './json-schema.js'
 import { countWords, markdownHeadings } from './markdown.js'
 import { formatBytes, MAX_FILE_BYTES, readCheckedFile, type FileRead } from './read-file.js'
 import { describeCheck, showPattern, wordRange } from './validate-checks.js'
+import { workspaceRelative } from './workspace.js'
 
 /** What checks run against. */
 export interface CheckContext {
@@ -137,19 +137,9 @@ async function judgeFile (check: FileCheck, ctx: CheckContext, read: (path: stri
   return judgeText(check, file.text)
 }
 
-/** A deliverable as a path relative to the root: absolute ones inside it are made relative. */
-function asRelative (root: string | null, deliverable: string): string {
-  if (root !== null && isAbsolute(deliverable)) {
-    const rel = relative(root, resolve(deliverable))
-    if (rel !== '' && rel !== '..' && !rel.startsWith('..' + sep) && !isAbsolute(rel)) return rel.split(sep).join('/')
-    return deliverable
-  }
-  return posix.normalize(deliverable.split(sep).join('/'))
-}
-
 function judgeDeliverables (ctx: CheckContext): Verdict {
   if (ctx.declaredWrites.length === 0) return pass('the task declares no files.write, so there is nothing to cover.')
-  const given = ctx.deliverables.map((d) => asRelative(ctx.root, d))
+  const given = ctx.deliverables.map((d) => workspaceRelative(ctx.root, d))
   const missing = ctx.declaredWrites.filter((w) => !given.some((d) => ctx.globMatches(d, w)))
   if (missing.length === 0) return pass(`the deliverables cover all ${plural(ctx.declaredWrites.length, 'declared write')}.`)
   return fail(`the report's deliverables omit ${missing.join(', ')} (declared in files.write; a glob needs at least one matching file); ` +

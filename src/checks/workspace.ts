@@ -6,7 +6,7 @@
  */
 import { lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs'
 import { realpath } from 'node:fs/promises'
-import { basename, dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path'
+import { basename, dirname, isAbsolute, join, normalize, posix, relative, resolve, sep } from 'node:path'
 
 /** A workspace root or a check path that is not acceptable; `message` says what to fix. */
 export class WorkspaceError extends Error {
@@ -28,6 +28,20 @@ export class WorkspaceError extends Error {
 function isInside (child: string, parent: string): boolean {
   const rel = relative(parent, child)
   return rel === '' || (rel !== '..' && !rel.startsWith('..' + sep) && !isAbsolute(rel))
+}
+
+/**
+ * A reported path as a '/'-separated path relative to `root`: an absolute path inside the root loses its
+ * prefix, a relative one is normalized (`./a//b` = `a/b`). An absolute path elsewhere (or the root itself)
+ * comes back unchanged, for the caller to flag. Used by the deliverables check and by the report's
+ * undeclared / conflict lists, so both read a deliverable the same way.
+ */
+export function workspaceRelative (root: string | null, path: string): string {
+  if (root !== null && isAbsolute(path)) {
+    const abs = resolve(path)
+    return abs !== root && isInside(abs, root) ? relative(root, abs).split(sep).join('/') : path
+  }
+  return posix.normalize(path.split(sep).join('/'))
 }
 
 function errorCode (err: unknown): string | undefined {

@@ -18,6 +18,7 @@ import {
   afterReport, afterUnsuccessfulAttempt, attemptsAfterRelease, cancelRefusal, judge, keptDetails, OPEN_STATES, projectDone, retryBackoffMs,
 } from './rules.js'
 import { cancelDependents, completeTask } from './workflow-ops.js'
+import { workspaceRelative } from '../checks/workspace.js'
 
 /** A report's outcome: accepted (possibly a duplicate), refused with the error to answer after commit, or
  * `needs-checks`: the task has checks and the caller must run them (outside the transaction) and try again. */
@@ -208,12 +209,6 @@ export async function heartbeat (tx: StoreTx, taskId: string, worker: string, le
   return leaseView(revived, t.leaseMs)
 }
 
-/** A deliverable as a workspace-relative path: absolute paths inside the workspace lose their prefix; `./` is dropped. */
-function relativeDeliverable (d: string, workspace: string | null): string {
-  if (workspace !== null && d.startsWith(workspace + '/')) return d.slice(workspace.length + 1)
-  return d.replaceAll('\\', '/').replace(/^(\.\/)+/, '')
-}
-
 /** A refused completed report: the checks failed. The lease stays with the worker (extended) unless this was one rejection too many. */
 async function rejectByChecks (tx: StoreTx, t: TaskFacts, l: LeaseFacts, body: ReportBody, results: CheckResult[], now: number,
   policy: ReportPolicy): Promise<ReportOutcome> {
@@ -303,7 +298,8 @@ export async function report (tx: StoreTx, taskId: string, body: ReportBody, now
     if (results === undefined) return { kind: 'needs-checks' }
     if (results.some((r) => !r.passed)) return rejectByChecks(tx, t, lease as LeaseFacts, body, results, now, policy)
   }
-  const deliverables = (body.deliverables ?? []).map((d) => relativeDeliverable(d, t.workspace))
+  // Read the way the deliverables check reads them; a Windows-style `out\a.md` names `out/a.md` here.
+  const deliverables = (body.deliverables ?? []).map((d) => workspaceRelative(t.workspace, d.replaceAll('\\', '/')))
   await tx.insertReport({
     taskId,
     leaseId: body.leaseId,
