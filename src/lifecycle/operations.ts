@@ -11,7 +11,7 @@ import type { Assignment, Attention, DependencyResult, Lease, ReportBody, Task, 
 import type { CheckResult } from '../schemas/checks.js'
 import type { ProjectSummary } from '../schemas/workers.js'
 import { TASK_STATES } from '../schemas/common.js'
-import type { ClaimFilter, LeaseFacts, StoreTx, TaskFacts, WorkingWrites } from '../store/store.js'
+import type { ClaimFilter, LeaseFacts, ReportRecordInput, StoreTx, TaskFacts, WorkingWrites } from '../store/store.js'
 import { event, iso } from './events.js'
 import { matchesStored as globMatches, storedOverlaps as writeOverlaps } from './file-globs.js'
 import {
@@ -209,6 +209,28 @@ export async function heartbeat (tx: StoreTx, taskId: string, worker: string, le
   return leaseView(revived, t.leaseMs)
 }
 
+/** The stored form of a report; `rejection` null = accepted (a refused one keeps capped `details`). */
+function reportRecord (taskId: string, body: ReportBody, attempt: number | null, rejection: string | null, checks: CheckResult[] | null,
+  policy: ReportPolicy, now: number): ReportRecordInput {
+  return {
+    taskId,
+    leaseId: body.leaseId,
+    worker: body.worker,
+    attempt,
+    status: body.status,
+    summary: body.summary,
+    deliverables: body.deliverables ?? [],
+    contextScore: body.contextScore ?? null,
+    question: body.question ?? null,
+    details: keptDetails(body.details, rejection === null),
+    accepted: rejection === null,
+    rejection,
+    checks,
+    idempotencyKey: policy.idempotencyKey ?? null,
+    at: now,
+  }
+}
+
 /** A refused completed report: the checks failed. The lease stays with the worker (extended) unless this was one rejection too many. */
 async function rejectByChecks (tx: StoreTx, t: TaskFacts, l: LeaseFacts, body: ReportBody, results: CheckResult[], now: number,
   policy: ReportPolicy): Promise<ReportOutcome> {
@@ -221,23 +243,7 @@ async function rejectByChecks (tx: StoreTx, t: TaskFacts, l: LeaseFacts, body: R
   }
   const rejections = t.checkRejections + 1
   const escalated = rejections >= policy.maxCheckRejections
-  await tx.insertReport({
-    taskId: t.id,
-    leaseId: l.id,
-    worker: body.worker,
-    attempt: l.attempt,
-    status: body.status,
-    summary: body.summary,
-    deliverables: body.deliverables ?? [],
-    contextScore: body.contextScore ?? null,
-    question: body.question ?? null,
-    details: keptDetails(body.details, false),
-    accepted: false,
-    rejection: 'CHECKS_FAILED',
-    checks: results,
-    idempotencyKey: policy.idempotencyKey ?? null,
-    at: now,
-  })
+  await tx.insertReport(reportRecord(t.id, body, l.attempt, 'CHECKS_FAILED', results, policy, now))
   const subject = { project: t.project, taskId: t.id, worker: body.worker }
   await tx.appendEvent(event('task.report_rejected', now, subject,
     { code: 'CHECKS_FAILED', status: body.status, leaseId: l.id, failed: failed.map((f) => f.message), rejections }))
@@ -300,23 +306,7 @@ export async function report (tx: StoreTx, taskId: string, body: ReportBody, now
   }
   // Read the way the deliverables check reads them; a Windows-style `out\a.md` names `out/a.md` here.
   const deliverables = (body.deliverables ?? []).map((d) => workspaceRelative(t.workspace, d.replaceAll('\\', '/')))
-  await tx.insertReport({
-    taskId,
-    leaseId: body.leaseId,
-    worker: body.worker,
-    attempt: lease?.attempt ?? null,
-    status: body.status,
-    summary: body.summary,
-    deliverables: body.deliverables ?? [],
-    contextScore: body.contextScore ?? null,
-    question: body.question ?? null,
-    details: keptDetails(body.details, accepted),
-    accepted,
-    rejection: accepted ? null : verdict.code,
-    checks: results ?? null,
-    idempotencyKey: policy.idempotencyKey ?? null,
-    at: now,
-  })
+  await tx.insertReport(reportRecord(taskId, body, lease?.attempt ?? null, accepted ? null : verdict.code, results ?? null, policy, now))
   const subject = { project: t.project, taskId, worker: body.worker }
   if (verdict.kind === 'reject') {
     await tx.appendEvent(event('task.report_rejected', now, subject, { code: verdict.code, status: body.status, leaseId: body.leaseId }))
