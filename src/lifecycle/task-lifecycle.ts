@@ -234,11 +234,7 @@ export class TaskLifecycle {
   private deliver (handed: Array<{ poll: ParkedPoll, a: Assignment }>): void {
     for (const { poll, a } of handed) {
       this.leaseDue(a)
-      if (this.polls.settle(poll, assigned(a)) || a.resumed) continue
-      void this.afterCommit('release', async () => {
-        const now = this.now()
-        await this.store.transact((tx) => ops.release(tx, a.lease.leaseId, now))
-      })
+      void this.answerOrRelease(poll, a)
     }
   }
 
@@ -599,13 +595,7 @@ export class TaskLifecycle {
         await this.serveReserved(group)
         return
       }
-      // The client may have gone while the claim ran: give the task back, uncounted.
-      if (!this.polls.settle(poll, assigned(a)) && !a.resumed) {
-        await this.afterCommit('release', async () => {
-          const now = this.now()
-          await this.store.transact((tx) => ops.release(tx, a.lease.leaseId, now))
-        })
-      }
+      await this.answerOrRelease(poll, a)
     }
   }
 
@@ -620,12 +610,7 @@ export class TaskLifecycle {
       const a = await this.claimFor(poll)
       if (a === null || a === undefined) continue
       this.reservations.delete(poll.worker)
-      if (!this.polls.settle(poll, assigned(a)) && !a.resumed) {
-        await this.afterCommit('release', async () => {
-          const now = this.now()
-          await this.store.transact((tx) => ops.release(tx, a.lease.leaseId, now))
-        })
-      }
+      await this.answerOrRelease(poll, a)
     }
   }
 
@@ -638,6 +623,18 @@ export class TaskLifecycle {
     if (worker === null) return
     this.reservations.add(worker)
     setTimeout(() => { this.reservations.delete(worker) }, Math.max(0, until - this.now())).unref()
+  }
+
+  /**
+   * Answer a parked poll with the task claimed for it. The client may have gone while the claim ran:
+   * then the task is given back, uncounted (unless it was the worker's resumed lease).
+   */
+  private async answerOrRelease (poll: ParkedPoll, a: Assignment): Promise<void> {
+    if (this.polls.settle(poll, assigned(a)) || a.resumed) return
+    await this.afterCommit('release', async () => {
+      const now = this.now()
+      await this.store.transact((tx) => ops.release(tx, a.lease.leaseId, now))
+    })
   }
 
   /** A claim for a parked poll: the assignment, null (nothing queued), or undefined (failed; logged). */
