@@ -58,6 +58,8 @@ const checker = (schema: TSchema): ((v: unknown) => boolean) => {
 const isObject = checker(Type.Record(Type.String(), Type.Unknown()))
 const isTaskResult = checker(TaskResultSchema)
 const isAttention = checker(AttentionSchema)
+/** A task's `attention` column, or null when it is absent or not a valid Attention. */
+export const attentionOf = (text: unknown): Attention | null => json<Attention | null>(isAttention, text, null)
 const itemsOf = <T>(schema: TSchema) => {
   const check = checker(schema)
   return (text: unknown): T[] => {
@@ -65,14 +67,17 @@ const itemsOf = <T>(schema: TSchema) => {
     return Array.isArray(v) ? v.filter((x) => check(x)) as T[] : []
   }
 }
-const checksOf = itemsOf<Check>(CheckSchema)
+/** A task's `checks` column: the valid checks of the stored JSON array. */
+export const checksOf = itemsOf<Check>(CheckSchema)
 /** A task's `notes` column: the valid notes of the stored JSON array (anything else is left out). */
 export const notesOf = itemsOf<TaskNote>(TaskNoteSchema)
 const checkResultsOf = itemsOf<CheckResult>(CheckResultSchema)
 /** The strings of an array; anything else is `[]`. */
 const stringItems = (v: unknown): string[] => (Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : [])
-const strings = (text: unknown): string[] => stringItems(json<unknown>(() => true, text, []))
-const files = (text: unknown): Task['files'] => {
+/** A JSON array-of-strings column (dependsOn, deliverables): its strings; anything else is `[]`. */
+export const strings = (text: unknown): string[] => stringItems(json<unknown>(() => true, text, []))
+/** A task's `files` column: its read and write lists (strings only). */
+export const files = (text: unknown): Task['files'] => {
   const f = json<Record<string, unknown>>(isObject, text, {})
   return { read: stringItems(f.read), write: stringItems(f.write) }
 }
@@ -171,7 +176,7 @@ export function toTask (r: TaskRow): Task {
     review: r.review === 1,
     workspace: strOrNull(r.workspace),
     notes: notesOf(r.notes),
-    attention: json<Attention | null>(isAttention, r.attention, null),
+    attention: attentionOf(r.attention),
     checkRejections: Math.max(0, int(r.check_rejections, 0)),
     availableAt: Number.isSafeInteger(r.available_at) && r.available_at > 0 ? iso(r.available_at) : null,
     reservedFor: strOrNull(r.reserved_for),

@@ -6,13 +6,12 @@
 import { CoordError } from '../errors.js'
 import type { TaskState } from '../schemas/common.js'
 import type { EventType } from '../schemas/events.js'
-import type { Attention, Task, TaskInput, TaskNote } from '../schemas/tasks.js'
-import type { Check } from '../schemas/checks.js'
+import type { Task, TaskInput, TaskNote } from '../schemas/tasks.js'
 import type { TaskSpec } from '../lifecycle/task-spec.js'
 import type {
   ClaimFilter, EventDraft, LeaseEnd, LeaseFacts, PickOptions, ProjectFacts, ReportRecordInput, StoreTx, TaskFacts, TaskPatch, WorkerRow, WorkingWrites,
 } from './store.js'
-import { sqlInt, TASK_SELECT, toTask, type LeaseRow, type TaskRow } from './sqlite-rows.js'
+import { attentionOf, checksOf, files, sqlInt, strings, TASK_SELECT, toTask, type LeaseRow, type TaskRow } from './sqlite-rows.js'
 import type { Statements } from './sqlite-statements.js'
 
 /** Claim queries by filter shape: each one walks an index in claim order (priority, then posting order). */
@@ -37,20 +36,6 @@ function filterShape (f: ClaimFilter): string {
 export function pickSql (filter: ClaimFilter, skipRetries: boolean, exclude = false): string {
   return `SELECT t.id FROM tasks t WHERE ${PICK_WHERE[filterShape(filter)] as string} ${READY} ${skipRetries ? SKIP_RETRIES : ''} ` +
     `${exclude ? EXCLUDE : ''} ORDER BY t.priority DESC, t.seq LIMIT 1`
-}
-
-/** JSON text to a value, or `fallback` when it does not parse. */
-function parsed<T> (text: string | null, fallback: T): T {
-  if (text === null) return fallback
-  try {
-    return JSON.parse(text) as T
-  } catch {
-    return fallback
-  }
-}
-const stringList = (text: string | null): string[] => {
-  const v = parsed<unknown>(text, [])
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []
 }
 
 export function toLeaseFacts (r: LeaseRow): LeaseFacts {
@@ -122,8 +107,7 @@ export function workingWrites (sql: Statements, project: string): WorkingWrites[
   const rows = sql(`SELECT t.id, t.files, l.worker FROM tasks t LEFT JOIN leases l ON l.id = t.lease_id AND l.ended_at IS NULL
     WHERE t.project = ? AND t.state = 'working' AND t.has_writes = 1`).all(project) as Array<{ id: string, files: string, worker: string | null }>
   return rows.map((r) => {
-    const f = parsed<{ write?: unknown }>(r.files, {})
-    return { id: r.id, writes: Array.isArray(f.write) ? f.write.filter((x): x is string => typeof x === 'string') : [], worker: r.worker }
+    return { id: r.id, writes: files(r.files).write, worker: r.worker }
   })
 }
 
@@ -185,7 +169,6 @@ export class SqliteTx implements StoreTx {
       t.type, t.files, t.depends_on, t.deps_pending, t.checks, t.review, t.workspace, t.attention, t.check_rejections
       FROM tasks t WHERE t.id = ?`).get(id) as FactsRow | undefined
     if (r === undefined) return null
-    const files = parsed<{ write?: unknown }>(r.files, {})
     return {
       id: r.id,
       project: r.project,
@@ -195,13 +178,13 @@ export class SqliteTx implements StoreTx {
       leaseMs: r.lease_ms,
       leaseId: r.lease_id,
       type: r.type,
-      writes: Array.isArray(files.write) ? files.write.filter((x): x is string => typeof x === 'string') : [],
-      dependsOn: stringList(r.depends_on),
+      writes: files(r.files).write,
+      dependsOn: strings(r.depends_on),
       depsPending: Number.isSafeInteger(r.deps_pending) ? r.deps_pending : 0,
-      checks: parsed<Check[]>(r.checks, []),
+      checks: checksOf(r.checks),
       review: r.review === 1,
       workspace: r.workspace,
-      attention: parsed<Attention | null>(r.attention, null),
+      attention: attentionOf(r.attention),
       checkRejections: Number.isSafeInteger(r.check_rejections) ? r.check_rejections : 0,
     }
   }
