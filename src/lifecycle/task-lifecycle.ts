@@ -474,7 +474,7 @@ export class TaskLifecycle {
     for (const p of projects) for (const k of Object.keys(counts) as Array<keyof typeof counts>) counts[k] += p.counts[k]
     const { workers } = await this.listWorkers({ limit: Number.MAX_SAFE_INTEGER })
     const tally = (s: Worker['state']): number => workers.filter((w) => w.state === s).length
-    const held = (await this.withHolds((await this.store.attentionTasks(project, 500)).submitted))
+    const held = (await this.listTasks({ project, state: 'submitted', limit: 500 })).tasks
       .flatMap((t) => (t.hold == null ? [] : [{ taskId: t.id, project: t.project, kind: t.hold.kind, message: t.hold.message }])).slice(0, 100)
     return {
       project: project ?? null,
