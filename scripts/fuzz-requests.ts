@@ -95,7 +95,7 @@ const REPORT_FIELDS = ['worker', 'leaseId', 'status', 'summary', 'deliverables',
 
 /** Every route, as arbitraries of requests that must not change state. */
 export const fuzzRequest: fc.Arbitrary<FuzzRequest> = fc.oneof(
-  fc.tuple(bodyFor({ project: 'p1', tasks: [task, { ...task, id: 'fz-2' }] }, [...TASK_FIELDS, ['tasks'], ['close'], ['tasks', '1', 'id']]), contentType)
+  fc.tuple(bodyFor({ project: 'pf', tasks: [task, { ...task, id: 'fz-2' }] }, [...TASK_FIELDS, ['tasks'], ['close'], ['tasks', '1', 'id']]), contentType)
     .map(([payload, ct]) => ({ method: 'POST' as const, url: '/tasks', payload, contentType: ct, readOnly: false })),
   fc.tuple(missingId, bodyFor({ worker: 'w0', leaseId: 'l' }, [['worker'], ['leaseId']]), contentType)
     .map(([id, payload, ct]) => ({ method: 'POST' as const, url: `/tasks/${id}/heartbeat`, payload, contentType: ct, readOnly: false })),
@@ -112,12 +112,25 @@ export const fuzzRequest: fc.Arbitrary<FuzzRequest> = fc.oneof(
   missingId.map((id) => ({ method: 'GET' as const, url: `/tasks/${id}`, readOnly: true }))
 )
 
-/** Give the app the state the generated requests rely on: task t1 leased to w0 in closed project p1. */
+/**
+ * Give the app the state the generated requests rely on: task t1 leased to w0 in closed project p1, and
+ * project pf finished (closed, its one task completed), so that even a well-formed batch posted to it is
+ * refused (409 PROJECT_CLOSED): a closed project that is not finished still takes follow-up tasks.
+ */
 export async function prepareFuzzApp (app: FastifyInstance): Promise<void> {
-  const post = await app.inject({ method: 'POST', url: '/tasks', payload: { project: 'p1', tasks: [{ id: 't1', description: 'do t1' }], close: true } })
-  if (post.statusCode !== 201) throw new Error(`prepareFuzzApp: ${post.statusCode} ${post.body}`)
-  const claim = await app.inject('/tasks/next?worker=w0&wait=0')
-  if (claim.statusCode !== 200) throw new Error(`prepareFuzzApp: claim ${claim.statusCode}`)
+  const expect = async (what: string, res: Promise<{ statusCode: number, body: string }>, status: number): Promise<string> => {
+    const r = await res
+    if (r.statusCode !== status) throw new Error(`prepareFuzzApp: ${what} answered ${r.statusCode} ${r.body}`)
+    return r.body
+  }
+  const batch = (project: string, id: string): unknown => ({ project, tasks: [{ id, description: `do ${id}` }], close: true })
+  await expect('posting pf', app.inject({ method: 'POST', url: '/tasks', payload: batch('pf', 'f1') as object }), 201)
+  const f1 = JSON.parse(await expect('claiming f1', app.inject('/tasks/next?worker=w9&wait=0&project=pf'), 200)) as { lease: { leaseId: string } }
+  await expect('completing f1', app.inject({
+    method: 'POST', url: '/tasks/f1/report', payload: { worker: 'w9', leaseId: f1.lease.leaseId, status: 'completed', summary: 'done' },
+  }), 200)
+  await expect('posting p1', app.inject({ method: 'POST', url: '/tasks', payload: batch('p1', 't1') as object }), 201)
+  await expect('claiming t1', app.inject('/tasks/next?worker=w0&wait=0&project=p1'), 200)
 }
 
 /** Tasks, events and workers (their clocks blanked), as one comparable string. */
