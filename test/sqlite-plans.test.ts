@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { openSqliteStore } from '../src/store/sqlite-open.js'
 import { pickSql } from '../src/store/sqlite-tx.js'
 import { TASK_SELECT } from '../src/store/sqlite-rows.js'
+import { ATTENTION_SQL } from '../src/store/sqlite-reads.js'
 import { tempDir } from './helper.js'
 
 /** Params of one statement: named (`@x`) or positional (`?`). */
@@ -29,19 +30,26 @@ t.test('claims, live-lease lookups and open-task checks use indexes', async (t) 
   for (const filter of shapes) {
     for (const [skip, exclude] of [[false, false], [true, false], [true, true]] as const) {
       const p = plan(pickSql(filter, skip, exclude), { ...filter, now: 1, ...(skip ? { worker: 'w' } : {}), ...(exclude ? { exclude: '["a"]' } : {}) })
-      t.match(p, /SEARCH t USING INDEX tasks_queue/, `claim ${JSON.stringify(filter)}${skip ? ' skipping retries' : ''}${exclude ? ' past held tasks' : ''}: ${p}`)
-      t.notMatch(p, /SCAN t\b/, 'no full scan of tasks')
+      // The queue indexes hold only submitted tasks: with no filter the claim walks tasks_queue in claim order (SCAN ... USING INDEX).
+      t.match(p, /(SEARCH|SCAN) t USING INDEX tasks_queue/, `claim ${JSON.stringify(filter)}${skip ? ' skipping retries' : ''}${exclude ? ' past held tasks' : ''}: ${p}`)
+      t.notMatch(p, /SCAN t\b(?! USING (COVERING )?INDEX)/, 'no full scan of tasks')
       t.notMatch(p, /TEMP B-TREE/, 'no sort: the index gives claim order')
     }
   }
   t.match(plan('SELECT * FROM leases WHERE worker = ? AND ended_at IS NULL', ['w']), /USING INDEX leases_live_worker/)
   t.match(plan('SELECT * FROM leases WHERE ended_at IS NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?', [1, 1]), /USING INDEX leases_live_deadline/)
-  t.match(plan('SELECT EXISTS (SELECT 1 FROM tasks WHERE project = ? AND state = ?) AS e', ['p', 'working']), /USING COVERING INDEX tasks_queue_project/)
+  t.match(plan('SELECT EXISTS (SELECT 1 FROM tasks WHERE project = ? AND state = ?) AS e', ['p', 'working']), /USING COVERING INDEX tasks_project_state/)
+  t.match(plan('SELECT state, count(*) AS n FROM tasks WHERE project = ? GROUP BY state', ['p']), /USING COVERING INDEX tasks_project_state/,
+    'the state counts of a finishing project')
+  for (const project of ['p', null]) {
+    t.match(plan(ATTENTION_SQL, { state: 'input-required', project, limit: 10 }), /SEARCH t USING INDEX tasks_project_state \(project=\? AND state=\?\)/,
+      `the escalation lookup by state (project ${String(project)})`)
+  }
   t.match(plan(`SELECT t.id FROM tasks t INDEXED BY tasks_reserved WHERE t.reserved_for = @worker AND t.state = 'submitted' AND t.deps_pending = 0
     AND (@project IS NULL OR t.project = @project) AND (@type IS NULL OR t.type = @type) ORDER BY t.priority DESC, t.seq LIMIT 1`,
   { worker: 'w', project: null, type: null }), /USING INDEX tasks_reserved/, 'the reservation lookup before each claim')
   t.match(plan(`SELECT t.id, t.files, l.worker FROM tasks t LEFT JOIN leases l ON l.id = t.lease_id AND l.ended_at IS NULL
-    WHERE t.project = ? AND t.state = 'working' AND t.has_writes = 1`, ['p']), /USING INDEX tasks_(working_writes|queue_project) \(project=\? AND state=\?\)|USING INDEX tasks_working_writes/, 'the file-conflict check')
+    WHERE t.project = ? AND t.state = 'working' AND t.has_writes = 1`, ['p']), /USING INDEX tasks_(working_writes|project_state)/, 'the file-conflict check')
   t.match(plan('SELECT min(available_at) AS d FROM tasks INDEXED BY tasks_available ' +
     'WHERE state = \'submitted\' AND available_at > 0 AND available_at > ?', [1]),
   /USING (COVERING )?INDEX tasks_available/, 'the next backoff end')

@@ -20,6 +20,13 @@ import { asStorageError } from './storage-errors.js'
 
 const sqlIntLease = sqlInt('lease_ms')
 
+/**
+ * The tasks of one state, oldest change first, of one project or all: `project IN (...)` lets the lookup
+ * walk the (project, state) index per project instead of scanning every task.
+ */
+export const ATTENTION_SQL = `${TASK_SELECT} WHERE t.project IN (SELECT name FROM projects WHERE @project IS NULL OR name = @project)
+  AND t.state = @state ORDER BY t.updated_at, t.seq LIMIT @limit`
+
 export class SqliteReads {
   /** Prepared statements by SQL text. */
   protected readonly sql: Statements
@@ -66,8 +73,7 @@ export class SqliteReads {
 
   async attentionTasks (project: string | undefined, limit: number): Promise<{ blocked: Task[], failed: Task[], submitted: Task[] }> {
     return this.read(() => {
-      const of = (state: TaskState): Task[] => (this.sql(`${TASK_SELECT} WHERE t.state = @state AND (@project IS NULL OR t.project = @project)
-        ORDER BY t.updated_at, t.seq LIMIT @limit`).all({ state, project: project ?? null, limit }) as TaskRow[]).map(toTask)
+      const of = (state: TaskState): Task[] => (this.sql(ATTENTION_SQL).all({ state, project: project ?? null, limit }) as TaskRow[]).map(toTask)
       return { blocked: of('input-required'), failed: of('failed'), submitted: of('submitted') }
     })
   }
