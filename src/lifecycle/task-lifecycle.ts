@@ -14,7 +14,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { CoordError } from '../errors.js'
 import type { EventPage } from '../schemas/events.js'
 import type {
-  Assignment, CreateTasksBody, CreateTasksResult, Lease, NextOutcome, ReportBody, ReportedTask, ReportResult, Task, TaskDetail, TaskPage,
+  Assignment, CreateTasksBody, CreateTasksResult, Lease, NextOutcome, ReportBody, ReportResult, Task, TaskDetail, TaskPage,
 } from '../schemas/tasks.js'
 import type { ProjectSummary, Status, Worker } from '../schemas/workers.js'
 import type { AnswerBody, Escalation, ReviewBody } from '../schemas/workflow.js'
@@ -81,16 +81,6 @@ export const WORKFLOW_DEFAULTS: WorkflowConfig = {
 
 const FINISHED_MESSAGE = 'All tasks done: the project is closed and every task is finished. You may stop.'
 const EMPTY_MESSAGE = 'No task became available while waiting. Poll again.'
-/**
- * A report's view of the task it changed: the new state and whether it will be retried, without the
- * description, acceptance and result the reporter sent or already has (an answer of ~300 bytes
- * instead of several KB). After a report a task is `submitted` or `working` only when a failed
- * attempt had attempts left (`working`: a repeated report, the retry already claimed).
- */
-function reportedTask (t: Task): ReportedTask {
-  const willRetry = t.state === 'submitted' || t.state === 'working'
-  return { id: t.id, project: t.project, state: t.state, attempts: t.attempts, maxAttempts: t.maxAttempts, willRetry, finishedAt: t.finishedAt }
-}
 /** Leases expired per transaction; more lapsed ones are taken by the next run at once. */
 const EXPIRE_BATCH = 500
 /** Event types after which a parked poll may get a task, or learn that its project finished. */
@@ -351,7 +341,7 @@ export class TaskLifecycle {
     const result: ReportResult = {
       accepted: true,
       duplicate: outcome.duplicate,
-      task: reportedTask(outcome.task),
+      task: outcome.task,
       ...(outcome.checks === undefined ? {} : { checks: outcome.checks }),
       ...(outcome.undeclared === undefined ? {} : { undeclared: outcome.undeclared }),
       ...(outcome.conflicts === undefined ? {} : { conflicts: outcome.conflicts }),

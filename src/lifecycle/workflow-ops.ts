@@ -6,7 +6,7 @@
 import { CoordError } from '../errors.js'
 import type { Attention, Task, TaskNote } from '../schemas/tasks.js'
 import type { AnswerBody, ReviewBody } from '../schemas/workflow.js'
-import type { StoreTx, TaskFacts } from '../store/store.js'
+import type { StoreTx, TaskFacts, TaskPatch } from '../store/store.js'
 import { event, iso } from './events.js'
 
 /** How long (ms) a task sent back by a review or an answer is offered only to the worker that did it. */
@@ -30,13 +30,16 @@ export interface CompletionData {
 
 /**
  * Mark the task completed (task.completed), and count it off each dependent: a dependent whose last
- * dependency this was becomes offerable (task.ready). The caller settles the project.
+ * dependency this was becomes offerable (task.ready). The caller settles the project. `also` joins the
+ * same UPDATE (a report's result), so a completion rewrites the task row once.
  */
-export async function completeTask (tx: StoreTx, t: TaskFacts, data: CompletionData, now: number, reviewed = false): Promise<void> {
-  await tx.updateTask(t.id, { state: 'completed', finishedAt: now, attention: null, reservedFor: null, updatedAt: now })
+export async function completeTask (tx: StoreTx, t: TaskFacts, data: CompletionData, now: number, reviewed = false,
+  also: Pick<TaskPatch, 'result'> = {}): Promise<void> {
+  await tx.updateTask(t.id, { ...also, state: 'completed', finishedAt: now, attention: null, reservedFor: null, updatedAt: now })
   await tx.appendEvent(event('task.completed', now, { project: t.project, taskId: t.id, worker: data.worker },
     { attempt: data.attempt, deliverables: data.deliverables, contextScore: data.contextScore, ...(reviewed ? { reviewed } : {}) }))
-  for (const id of await tx.dependents(t.id)) {
+  const dependents = await tx.dependents(t.id)
+  for (const id of dependents) {
     const d = await tx.task(id)
     if (d === null || d.state !== 'submitted' || d.depsPending <= 0) continue
     const depsPending = d.depsPending - 1
@@ -44,7 +47,7 @@ export async function completeTask (tx: StoreTx, t: TaskFacts, data: CompletionD
     if (depsPending === 0) await tx.appendEvent(event('task.ready', now, { project: d.project, taskId: id }, { dependencies: d.dependsOn }))
   }
   // A late report can complete a task that had been dead-lettered: the dependents canceled with it wait again.
-  await reviveDependents(tx, t, now)
+  await reviveDependents(tx, t, now, dependents)
 }
 
 /**
@@ -67,10 +70,10 @@ export async function cancelDependents (tx: StoreTx, t: TaskFacts, ending: 'fail
 }
 
 /** Undo `cancelDependents` for a task that goes back to the queue: its dependency-canceled dependents wait again. */
-async function reviveDependents (tx: StoreTx, t: TaskFacts, now: number): Promise<void> {
+async function reviveDependents (tx: StoreTx, t: TaskFacts, now: number, dependentsOfT?: string[]): Promise<void> {
   const queue = [t.id]
   for (let cause = queue.shift(); cause !== undefined; cause = queue.shift()) {
-    for (const id of await tx.dependents(cause)) {
+    for (const id of cause === t.id && dependentsOfT !== undefined ? dependentsOfT : await tx.dependents(cause)) {
       const d = await tx.task(id)
       if (d === null || d.state !== 'canceled' || d.attention?.kind !== 'dependency' || d.attention.dependency !== cause) continue
       const states = await Promise.all(d.dependsOn.map((dep) => tx.task(dep)))

@@ -32,9 +32,49 @@ function filterShape (f: ClaimFilter): string {
   return f.type !== undefined ? 'type' : 'none'
 }
 
+/** The columns of `TaskFacts`, read by the lookup by id and by the claim query (so a claim reads its task once). */
+const FACTS_COLUMNS = `t.id, t.project, t.state, ${sqlInt('attempts')}, ${sqlInt('max_attempts')}, ${sqlInt('lease_ms')}, t.lease_id,
+  t.type, t.files, t.depends_on, t.deps_pending, t.checks, t.review, t.workspace, t.attention, t.check_rejections`
+const TASK_FACTS_SQL = `SELECT ${FACTS_COLUMNS} FROM tasks t WHERE t.id = ?`
+const TASK_VIEW_SQL = `${TASK_SELECT} WHERE t.id = ?`
+
+/** A `TaskPatch` field, its column, and how its value is stored (JSON text for objects). */
+type PatchColumn = [keyof Omit<TaskPatch, 'updatedAt'>, string, ((v: unknown) => unknown)?]
+const PATCH_COLUMNS: PatchColumn[] = [
+  ['state', 'state'], ['attempts', 'attempts'], ['leaseId', 'lease_id'], ['result', 'result', JSON.stringify], ['finishedAt', 'finished_at'],
+  ['maxAttempts', 'max_attempts'], ['depsPending', 'deps_pending'], ['attention', 'attention', JSON.stringify],
+  ['checkRejections', 'check_rejections'], ['availableAt', 'available_at'], ['reservedFor', 'reserved_for'],
+]
+/** UPDATE statements by the set of patched fields (a bit per PATCH_COLUMNS entry), built once each. */
+const patchSqls = new Map<number, string>()
+function patchSql (mask: number): string {
+  let sql = patchSqls.get(mask)
+  if (sql === undefined) {
+    const sets = ['updated_at = @updatedAt', ...PATCH_COLUMNS.filter((_, i) => (mask & (1 << i)) !== 0).map(([f, col]) => `${col} = @${f}`)]
+    patchSqls.set(mask, sql = `UPDATE tasks SET ${sets.join(', ')} WHERE id = @id`)
+  }
+  return sql
+}
+
+/** UPDATE statements of a lease by patched fields (bit 1 expiresAt, 2 endedAt, 4 endReason). */
+const LEASE_PATCH_SQL = Array.from({ length: 8 }, (_, mask) => {
+  const sets = [['expires_at = @expiresAt', 1], ['ended_at = @endedAt', 2], ['end_reason = @endReason', 4]] as const
+  return `UPDATE leases SET ${sets.filter(([, bit]) => (mask & bit) !== 0).map(([set]) => set).join(', ')} WHERE id = @id`
+})
+
+/** Claim queries by shape and options, built once each. */
+const pickSqls = new Map<string, string>()
+
 /** The claim query for a filter (named parameters @now, and @project, @type, @worker, @exclude as the filter needs). */
 export function pickSql (filter: ClaimFilter, skipRetries: boolean, exclude = false): string {
-  return `SELECT t.id FROM tasks t WHERE ${PICK_WHERE[filterShape(filter)] as string} ${READY} ${skipRetries ? SKIP_RETRIES : ''} ` +
+  const key = `${filterShape(filter)} ${String(skipRetries)} ${String(exclude)}`
+  let sql = pickSqls.get(key)
+  if (sql === undefined) pickSqls.set(key, sql = buildPickSql(filter, skipRetries, exclude))
+  return sql
+}
+
+function buildPickSql (filter: ClaimFilter, skipRetries: boolean, exclude: boolean): string {
+  return `SELECT ${FACTS_COLUMNS} FROM tasks t WHERE ${PICK_WHERE[filterShape(filter)] as string} ${READY} ${skipRetries ? SKIP_RETRIES : ''} ` +
     `${exclude ? EXCLUDE : ''} ORDER BY t.priority DESC, t.seq LIMIT 1`
 }
 
@@ -102,6 +142,28 @@ interface FactsRow {
   check_rejections: number
 }
 
+/** The facts of a task row read with `FACTS_COLUMNS`, JSON columns through sqlite-rows' total readers. */
+function toFacts (r: FactsRow): TaskFacts {
+  return {
+    id: r.id,
+    project: r.project,
+    state: r.state,
+    attempts: r.attempts,
+    maxAttempts: r.max_attempts,
+    leaseMs: r.lease_ms,
+    leaseId: r.lease_id,
+    type: r.type,
+    writes: files(r.files).write,
+    dependsOn: strings(r.depends_on),
+    depsPending: Number.isSafeInteger(r.deps_pending) ? r.deps_pending : 0,
+    checks: checksOf(r.checks),
+    review: r.review === 1,
+    workspace: r.workspace,
+    attention: attentionOf(r.attention),
+    checkRejections: Number.isSafeInteger(r.check_rejections) ? r.check_rejections : 0,
+  }
+}
+
 /** Working tasks of `project` that declared writes (served by the partial index `tasks_working_writes`). */
 export function workingWrites (sql: Statements, project: string): WorkingWrites[] {
   const rows = sql(`SELECT t.id, t.files, l.worker FROM tasks t LEFT JOIN leases l ON l.id = t.lease_id AND l.ended_at IS NULL
@@ -165,54 +227,30 @@ export class SqliteTx implements StoreTx {
   }
 
   async task (id: string): Promise<TaskFacts | null> {
-    const r = this.sql(`SELECT t.id, t.project, t.state, ${sqlInt('attempts')}, ${sqlInt('max_attempts')}, ${sqlInt('lease_ms')}, t.lease_id,
-      t.type, t.files, t.depends_on, t.deps_pending, t.checks, t.review, t.workspace, t.attention, t.check_rejections
-      FROM tasks t WHERE t.id = ?`).get(id) as FactsRow | undefined
-    if (r === undefined) return null
-    return {
-      id: r.id,
-      project: r.project,
-      state: r.state,
-      attempts: r.attempts,
-      maxAttempts: r.max_attempts,
-      leaseMs: r.lease_ms,
-      leaseId: r.lease_id,
-      type: r.type,
-      writes: files(r.files).write,
-      dependsOn: strings(r.depends_on),
-      depsPending: Number.isSafeInteger(r.deps_pending) ? r.deps_pending : 0,
-      checks: checksOf(r.checks),
-      review: r.review === 1,
-      workspace: r.workspace,
-      attention: attentionOf(r.attention),
-      checkRejections: Number.isSafeInteger(r.check_rejections) ? r.check_rejections : 0,
-    }
+    const r = this.sql(TASK_FACTS_SQL).get(id) as FactsRow | undefined
+    return r === undefined ? null : toFacts(r)
   }
 
   async taskView (id: string): Promise<Task> {
-    const row = this.sql(`${TASK_SELECT} WHERE t.id = ?`).get(id) as TaskRow | undefined
+    const row = this.sql(TASK_VIEW_SQL).get(id) as TaskRow | undefined
     if (row === undefined) throw new Error(`task ${id} vanished inside its transaction`)
     return toTask(row)
   }
 
   async updateTask (id: string, p: TaskPatch): Promise<void> {
-    const sets: string[] = ['updated_at = @updatedAt']
     const values: Record<string, unknown> = { id, updatedAt: p.updatedAt }
-    if (p.state !== undefined) { sets.push('state = @state'); values.state = p.state }
-    if (p.attempts !== undefined) { sets.push('attempts = @attempts'); values.attempts = p.attempts }
-    if (p.leaseId !== undefined) { sets.push('lease_id = @leaseId'); values.leaseId = p.leaseId }
-    if (p.result !== undefined) { sets.push('result = @result'); values.result = p.result === null ? null : JSON.stringify(p.result) }
-    if (p.finishedAt !== undefined) { sets.push('finished_at = @finishedAt'); values.finishedAt = p.finishedAt }
-    if (p.maxAttempts !== undefined) { sets.push('max_attempts = @maxAttempts'); values.maxAttempts = p.maxAttempts }
-    if (p.depsPending !== undefined) { sets.push('deps_pending = @depsPending'); values.depsPending = p.depsPending }
-    if (p.attention !== undefined) { sets.push('attention = @attention'); values.attention = p.attention === null ? null : JSON.stringify(p.attention) }
-    if (p.checkRejections !== undefined) { sets.push('check_rejections = @checkRejections'); values.checkRejections = p.checkRejections }
-    if (p.availableAt !== undefined) { sets.push('available_at = @availableAt'); values.availableAt = p.availableAt }
-    if (p.reservedFor !== undefined) { sets.push('reserved_for = @reservedFor'); values.reservedFor = p.reservedFor }
-    this.sql(`UPDATE tasks SET ${sets.join(', ')} WHERE id = @id`).run(values)
+    let mask = 0
+    for (let i = 0; i < PATCH_COLUMNS.length; i++) {
+      const [field, , encode] = PATCH_COLUMNS[i] as PatchColumn
+      const v = p[field]
+      if (v === undefined) continue
+      mask |= 1 << i
+      values[field] = encode === undefined || v === null ? v : encode(v)
+    }
+    this.sql(patchSql(mask)).run(values)
   }
 
-  async pickQueued (filter: ClaimFilter, opts: PickOptions): Promise<string | null> {
+  async pickQueued (filter: ClaimFilter, opts: PickOptions): Promise<TaskFacts | null> {
     const skip = opts.skipRetriesOf !== undefined
     const exclude = opts.exclude !== undefined && opts.exclude.length > 0
     const sql = pickSql(filter, skip, exclude)
@@ -221,8 +259,8 @@ export class SqliteTx implements StoreTx {
     if (filter.type !== undefined) params.type = filter.type
     if (skip) params.worker = opts.skipRetriesOf
     if (exclude) params.exclude = JSON.stringify(opts.exclude)
-    const r = this.sql(sql).get(params) as { id: string } | undefined
-    return r?.id ?? null
+    const r = this.sql(sql).get(params) as FactsRow | undefined
+    return r === undefined ? null : toFacts(r)
   }
 
   async lease (id: string): Promise<LeaseFacts | null> {
@@ -248,12 +286,8 @@ export class SqliteTx implements StoreTx {
   }
 
   async updateLease (id: string, p: { expiresAt?: number, endedAt?: number | null, endReason?: LeaseEnd | null }): Promise<void> {
-    const sets: string[] = []
-    const values: Record<string, unknown> = { id }
-    if (p.expiresAt !== undefined) { sets.push('expires_at = @expiresAt'); values.expiresAt = p.expiresAt }
-    if (p.endedAt !== undefined) { sets.push('ended_at = @endedAt'); values.endedAt = p.endedAt }
-    if (p.endReason !== undefined) { sets.push('end_reason = @endReason'); values.endReason = p.endReason }
-    if (sets.length > 0) this.sql(`UPDATE leases SET ${sets.join(', ')} WHERE id = @id`).run(values)
+    const mask = (p.expiresAt !== undefined ? 1 : 0) | (p.endedAt !== undefined ? 2 : 0) | (p.endReason !== undefined ? 4 : 0)
+    if (mask !== 0) this.sql(LEASE_PATCH_SQL[mask] as string).run({ id, expiresAt: p.expiresAt, endedAt: p.endedAt, endReason: p.endReason })
   }
 
   async lapsedLeases (now: number, limit: number): Promise<LeaseFacts[]> {

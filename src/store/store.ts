@@ -170,7 +170,7 @@ export interface StoreTx {
   taskView (id: string): Promise<Task>
   updateTask (id: string, patch: TaskPatch): Promise<void>
   /** The best queued task for `filter`: highest priority, then posting order; null when none. Uses an index. */
-  pickQueued (filter: ClaimFilter, opts: PickOptions): Promise<string | null>
+  pickQueued (filter: ClaimFilter, opts: PickOptions): Promise<TaskFacts | null>
 
   lease (id: string): Promise<LeaseFacts | null>
   /** The worker's live lease (`endedAt` null), if any: at most one exists (enforced by the store). */
