@@ -24,6 +24,8 @@ const cases: Case[] = [
   { method: 'POST', url: '/tasks', payload: { project: 'p' }, status: 400, code: 'VALIDATION_FAILED', says: /required property 'tasks'/ },
   { method: 'POST', url: '/tasks', payload: { tasks: [{ id: 'a' }] }, status: 400, code: 'VALIDATION_FAILED', says: /description/ },
   { method: 'POST', url: '/tasks', payload: { tasks: [{ id: 'has space', description: 'x' }] }, status: 400, code: 'VALIDATION_FAILED', says: /body\/tasks\/0\/id must match pattern/ },
+  // GET /tasks/next is the long poll: a task named `next` could never be read at GET /tasks/{id}.
+  { method: 'POST', url: '/tasks', payload: { tasks: [{ id: 'next', description: 'x' }] }, status: 400, code: 'VALIDATION_FAILED', says: /body\/tasks\/0\/id must match pattern/ },
   { method: 'POST', url: '/tasks', payload: { tasks: [{ id: longId, description: 'x' }] }, status: 400, code: 'VALIDATION_FAILED' },
   { method: 'POST', url: '/tasks', payload: { tasks: [{ ...task, colour: 'red' }] }, status: 400, code: 'VALIDATION_FAILED', says: /additional properties/ },
   { method: 'POST', url: '/tasks', payload: { tasks: [{ ...task, leaseSeconds: 0 }] }, status: 400, code: 'VALIDATION_FAILED', says: /leaseSeconds must be >= 1/ },

@@ -11,6 +11,15 @@ const idRule = 'letters, digits and . _ : @ -, starting with a letter or digit, 
 
 /** A coordinator-chosen task id such as `task-001`. */
 export const TaskId = Type.String({ pattern: ID_PATTERN, description: `Task id: ${idRule}.`, examples: ['task-001'] })
+/**
+ * The id of a task being posted: `TaskId`, except `next`, which `GET /tasks/next` (the long poll) owns, so
+ * a task of that id could never be read at `GET /tasks/{id}`.
+ */
+export const NewTaskId = Type.String({
+  pattern: `^(?!next$)${ID_PATTERN.slice(1)}`,
+  description: `Task id: ${idRule}; not \`next\` (that path is the long poll GET /tasks/next).`,
+  examples: ['task-001'],
+})
 /** A worker's self-chosen, stable id; the first request that names it registers the worker. */
 export const WorkerId = Type.String({
   pattern: ID_PATTERN,

@@ -1,6 +1,6 @@
 /** Task, lease and report schemas: what the coordinator posts and what workers receive and send. */
 import { Type, type Static } from 'typebox'
-import { described, LeaseId, PageQuery, ProjectName, TaskId, TaskState, Timestamp, WorkerId } from './common.js'
+import { described, LeaseId, NewTaskId, PageQuery, ProjectName, TaskId, TaskState, Timestamp, WorkerId } from './common.js'
 import { Event } from './events.js'
 import { Check, CheckResult } from './checks.js'
 
@@ -15,7 +15,7 @@ export const TaskFiles = Type.Object({
 
 /** One task as the coordinator posts it. */
 export const TaskInput = Type.Object({
-  id: Type.Optional(TaskId),
+  id: Type.Optional(NewTaskId),
   type: Type.Optional(Type.String({
     pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$',
     description: 'Kind of work, for workers that only take some kinds. Default `task`.',
