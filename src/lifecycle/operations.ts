@@ -5,7 +5,7 @@
  *
  * Times are epoch ms (`now`); API objects carry ISO strings.
  */
-import { v7 as timeOrderedUuid } from 'uuid'
+import { uuid7 } from './uuid7.js'
 import { CoordError } from '../errors.js'
 import type { Assignment, Attention, DependencyResult, Lease, ReportBody, ReportedTask, Task, TaskResult } from '../schemas/tasks.js'
 import type { CheckResult } from '../schemas/checks.js'
@@ -162,10 +162,9 @@ export async function claim (tx: StoreTx, worker: string, filter: ClaimFilter, n
   }
   const t = await pickFor(tx, worker, filter, now, notes)
   if (t === null) return null
-  // Lease ids are UUIDv7 (RFC 9562): time-ordered, so each new lease lands at the right edge of the leases
-  // primary key instead of on a random page (fewer pages written per commit); still unguessable in practice.
+  // Lease ids are UUIDv7: time-ordered, so each new lease lands at the right edge of the leases primary key.
   const lease: LeaseFacts = {
-    id: timeOrderedUuid(), taskId: t.id, worker, attempt: t.attempts + 1, grantedAt: now, expiresAt: now + t.leaseMs, endedAt: null, endReason: null,
+    id: uuid7(now), taskId: t.id, worker, attempt: t.attempts + 1, grantedAt: now, expiresAt: now + t.leaseMs, endedAt: null, endReason: null,
   }
   await tx.insertLease(lease)
   await tx.updateTask(t.id, { state: 'working', attempts: lease.attempt, leaseId: lease.id, reservedFor: null, availableAt: 0, updatedAt: now })
