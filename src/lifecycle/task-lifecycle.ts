@@ -30,7 +30,8 @@ import * as ops from './operations.js'
 import { createTasks } from './create-ops.js'
 import * as workflow from './workflow-ops.js'
 import { readEscalations, withHolds, type Poller } from './workflow-views.js'
-import { groupKey, ParkedPolls, type ParkedPoll } from './parked-polls.js'
+import { groupKey } from './parked-polls.js'
+import { assigned, empty, finished, PollDispatcher, type HandedOut } from './dispatch.js'
 import { PresenceTable } from './presence.js'
 import { workerState } from './rules.js'
 import { DEFAULT_PROJECT, toSpec } from './task-spec.js'
@@ -79,8 +80,6 @@ export const WORKFLOW_DEFAULTS: WorkflowConfig = {
   unclaimableMs: 300_000,
 }
 
-const FINISHED_MESSAGE = 'All tasks done: the project is closed and every task is finished. You may stop.'
-const EMPTY_MESSAGE = 'No task became available while waiting. Poll again.'
 /** Leases expired per transaction; more lapsed ones are taken by the next run at once. */
 const EXPIRE_BATCH = 500
 /** Event types after which a parked poll may get a task, or learn that its project finished. */
@@ -90,12 +89,9 @@ const WAKING = new Set([
 /** Event types after which a task held by overlapping writes may be free (a working task stopped working). */
 const RELEASING = new Set(['task.completed', 'task.review_required', 'task.input_required', 'task.escalated', 'task.canceled'])
 
-const assigned = (a: Assignment): NextOutcome => ({ status: 'assigned', assignment: a })
-const empty = (): NextOutcome => ({ status: 'empty', message: EMPTY_MESSAGE })
-const finished = (): NextOutcome => ({ status: 'finished', message: FINISHED_MESSAGE })
-
 export class TaskLifecycle {
-  private readonly polls = new ParkedPolls()
+  /** The parked long polls and the claims made for them. */
+  private readonly polls: PollDispatcher
   private readonly readers = new ReaderQueue()
   private readonly presence = new PresenceTable()
   private readonly leaseTimer: DeadlineTimer
@@ -105,17 +101,10 @@ export class TaskLifecycle {
   private availableDueAt: number | null = null
   /** Set once a claim passed a task over for overlapping writes: from then on, a working task stopping wakes parked polls. */
   private readonly claimNotes: ops.ClaimNotes = {}
-  /** Workers a sent-back task is reserved for (until its availableAt): their parked polls are tried even when others found nothing. */
-  private readonly reservations = new Set<string>()
   /** What each worker last polled for, for the `unclaimable` escalation. */
   private readonly pollFilters = new Map<string, ClaimFilter>()
   private readonly workflow: WorkflowConfig
   private flushTimer: NodeJS.Timeout | undefined
-  /** Groups of parked polls to offer work to; drained by `dispatch`. */
-  private readonly pending = new Set<string>()
-  /** Polls given a task by a post's transaction that has not committed yet (see `handOut`). */
-  private readonly reserved = new Set<ParkedPoll>()
-  private dispatching = false
   /** The deadline (epoch ms) the lease timer is armed for; null when no live lease is known. */
   private leaseDueAt: number | null = null
   /** Set by `stop()`: long polls answer at once instead of parking. */
@@ -134,6 +123,15 @@ export class TaskLifecycle {
     this.offlineTimer = new DeadlineTimer(() => this.detectOffline(), onError('offline detection'))
     this.availableTimer = new DeadlineTimer(() => this.tasksAvailable(), onError('retry wake-up'))
     this.workflow = { ...WORKFLOW_DEFAULTS, ...config.workflow }
+    this.polls = new PollDispatcher({
+      store,
+      log,
+      now,
+      claimNotes: this.claimNotes,
+      leaseDue: (a) => this.leaseDue(a),
+      availableDue: (at) => this.availableDue(at),
+      afterCommit: (what, fn) => this.afterCommit(what, fn),
+    })
     this.unsubscribe = store.subscribe((change) => this.changed(change))
   }
 
@@ -154,7 +152,7 @@ export class TaskLifecycle {
     this.offlineTimer.stop()
     this.availableTimer.stop()
     clearInterval(this.flushTimer)
-    this.polls.settleAll(empty)
+    this.polls.settleAll()
     this.readers.wakeAll()
     this.unsubscribe()
     await this.flushPresence()
@@ -182,49 +180,17 @@ export class TaskLifecycle {
     const batch = { review: body.review === true, workspace }
     const specs = body.tasks.map((t) => toSpec(t, project, { leaseMs: this.config.defaultLeaseMs, maxAttempts: this.config.defaultMaxAttempts }, batch))
     const now = this.now()
-    const handed: Array<{ poll: ParkedPoll, a: Assignment }> = []
+    const handed: HandedOut = []
     try {
       const out = await this.store.transact(async (tx) => {
         const out = await createTasks(tx, project, body.tasks, specs, body.close === true, now)
-        if (out.created.length > 0) await this.handOut(tx, this.polls.groupsFor(new Set([project])), now, handed)
+        if (out.created.length > 0) await this.polls.handOut(tx, this.polls.groupsFor(new Set([project])), now, handed)
         return out
       })
-      this.deliver(handed)
+      this.polls.deliver(handed)
       return { project, ...out }
     } finally {
-      for (const { poll } of handed) this.reserved.delete(poll)
-    }
-  }
-
-  /**
-   * Claim just-posted tasks for the polls parked on them, inside the post's own transaction, so a
-   * parked worker has its task in the tick the post commits (no second commit, no read per waiter).
-   * Longest-waiting first, group by group, until a group's claim finds nothing. A claim the rules
-   * refuse (CoordError) skips that poll and leaves the post intact.
-   */
-  private async handOut (tx: StoreTx, groups: string[], now: number, handed: Array<{ poll: ParkedPoll, a: Assignment }>): Promise<void> {
-    for (const group of groups) {
-      for (const poll of this.polls.inGroup(group)) {
-        if (this.reserved.has(poll)) continue
-        const a = await ops.claim(tx, poll.worker, poll.filter, now, this.claimNotes).catch((err: unknown) => {
-          if (err instanceof CoordError) return undefined
-          throw err
-        })
-        if (a === null) break
-        // A resumed lease is one a claim made earlier in this batch (the dispatch loop's): that claim answers the poll.
-        if (a === undefined || a.resumed) continue
-        handed.push({ poll, a })
-        // Until the commit answers it, the dispatch loop must not claim for this poll again.
-        this.reserved.add(poll)
-      }
-    }
-  }
-
-  /** Answer the polls that got a task in a committed hand-out; give back the tasks of those that left meanwhile. */
-  private deliver (handed: Array<{ poll: ParkedPoll, a: Assignment }>): void {
-    for (const { poll, a } of handed) {
-      this.leaseDue(a)
-      void this.answerOrRelease(poll, a)
+      this.polls.unreserve(handed)
     }
   }
 
@@ -252,10 +218,7 @@ export class TaskLifecycle {
       }
       return (await this.store.isFinished(filter.project)) ? finished() : empty()
     }
-    const { poll, outcome } = this.polls.park(worker, filter, waitMs, signal, empty)
-    this.pending.add(poll.group)
-    void this.dispatch()
-    const result = await outcome
+    const result = await this.polls.park(worker, filter, waitMs, signal)
     if (!isAborted(signal)) await this.afterCommit('presence', () => this.touch(worker))
     return result
   }
@@ -278,7 +241,7 @@ export class TaskLifecycle {
   async report (taskId: string, body: ReportBody, next?: { filter: ClaimFilter, waitMs: number, signal?: AbortSignal },
     idempotencyKey?: string): Promise<ReportResult> {
     const inline = next !== undefined && this.mayClaimAtOnce(body.worker, next.signal)
-    const handed: Array<{ poll: ParkedPoll, a: Assignment }> = []
+    const handed: HandedOut = []
     let checkResults: CheckResult[] | undefined
     for (;;) {
       const now = this.now()
@@ -296,13 +259,13 @@ export class TaskLifecycle {
         const outcome = await ops.report(tx, taskId, body, now, policy)
         if (outcome.kind !== 'accepted' || !inline) return { outcome, claimed: null }
         const filter = (next as { filter: ClaimFilter }).filter
-        await this.handOut(tx, [groupKey(filter)], now, handed)
+        await this.polls.handOut(tx, [groupKey(filter)], now, handed)
         const claimed = await ops.claim(tx, body.worker, filter, now, this.claimNotes).catch((err: unknown) => {
           if (err instanceof CoordError) return null
           throw err
         })
         return { outcome, claimed }
-      }).finally(() => { for (const { poll } of handed) this.reserved.delete(poll) })
+      }).finally(() => { this.polls.unreserve(handed) })
       // The task has checks: run them outside the transaction (they read files, maybe run a command), then judge again.
       if (outcome.kind === 'needs-checks') {
         if (checkResults !== undefined) throw new Error(`task ${taskId} asked for its checks twice`)
@@ -327,9 +290,9 @@ export class TaskLifecycle {
   }
 
   /** After a report's commit: answer the hand-outs, throw a refusal, or build the answer (with the next task). */
-  private async reported (outcome: ops.ReportOutcome, claimed: Assignment | null, handed: Array<{ poll: ParkedPoll, a: Assignment }>, body: ReportBody,
+  private async reported (outcome: ops.ReportOutcome, claimed: Assignment | null, handed: HandedOut, body: ReportBody,
     next: { filter: ClaimFilter, waitMs: number, signal?: AbortSignal } | undefined): Promise<ReportResult> {
-    this.deliver(handed)
+    this.polls.deliver(handed)
     if (outcome.kind === 'refused') {
       // A check rejection extended the lease; the worker carries on.
       await this.afterCommit('presence', () => this.touch(body.worker))
@@ -372,7 +335,7 @@ export class TaskLifecycle {
       await ops.settleProject(tx, t.project, now)
       return tx.taskView(taskId)
     })
-    this.reservedTask(t)
+    this.polls.reservedTask(t)
     return t
   }
 
@@ -380,7 +343,7 @@ export class TaskLifecycle {
   async answer (taskId: string, body: AnswerBody): Promise<Task> {
     const now = this.now()
     const t = await this.store.transact((tx) => workflow.answer(tx, taskId, body, now, { reserveMs: this.workflow.reserveMs }))
-    this.reservedTask(t)
+    this.polls.reservedTask(t)
     return t
   }
 
@@ -542,8 +505,7 @@ export class TaskLifecycle {
     this.readers.wakeAll()
     const types = [...change.types]
     if (types.some((t) => WAKING.has(t)) || (this.claimNotes.heldByFiles === true && types.some((t) => RELEASING.has(t)))) {
-      for (const group of this.polls.groupsFor(change.projects)) this.pending.add(group)
-      void this.dispatch()
+      this.polls.wake(change.projects)
     }
   }
 
@@ -556,90 +518,6 @@ export class TaskLifecycle {
       this.leaseDueAt = this.now() + 1000
     }
     this.leaseTimer.arm(this.leaseDueAt, this.now())
-  }
-
-  /** Offer queued tasks to the pending groups of parked polls, longest-waiting first. */
-  private async dispatch (): Promise<void> {
-    if (this.dispatching) return // the running loop takes the groups added meanwhile
-    this.dispatching = true
-    try {
-      for (let group = first(this.pending); group !== undefined; group = first(this.pending)) {
-        this.pending.delete(group)
-        await this.serve(group)
-      }
-    } finally {
-      this.dispatching = false
-    }
-  }
-
-  /** Claim for the group's polls, oldest first, until the queue has nothing for them. */
-  private async serve (group: string): Promise<void> {
-    const taken = (p: ParkedPoll): boolean => this.reserved.has(p)
-    for (let poll = this.polls.head(group, taken); poll !== undefined; poll = this.polls.head(group, taken)) {
-      const a = await this.claimFor(poll)
-      if (a === undefined) return
-      if (a === null) {
-        if (await this.store.isFinished(poll.filter.project).catch(() => false)) {
-          for (let p = this.polls.head(group); p !== undefined; p = this.polls.head(group)) this.polls.settle(p, finished())
-        }
-        await this.serveReserved(group)
-        return
-      }
-      await this.answerOrRelease(poll, a)
-    }
-  }
-
-  /**
-   * The queue had nothing for the group's longest-waiting poll, but a task sent back by a review or an
-   * answer is offered only to the worker that did it: claim for the group's polls of such workers too.
-   */
-  private async serveReserved (group: string): Promise<void> {
-    if (this.reservations.size === 0) return
-    for (const poll of this.polls.inGroup(group)) {
-      if (!this.reservations.has(poll.worker) || this.reserved.has(poll)) continue
-      const a = await this.claimFor(poll)
-      if (a === null || a === undefined) continue
-      this.reservations.delete(poll.worker)
-      await this.answerOrRelease(poll, a)
-    }
-  }
-
-  /** Remember that `t` is reserved for a worker until its availableAt, so parked polls of that worker are tried (see serveReserved). */
-  private reservedTask (t: Task): void {
-    if (t.availableAt === null) return
-    const until = Date.parse(t.availableAt)
-    this.availableDue(until)
-    const worker = t.reservedFor
-    if (worker === null) return
-    this.reservations.add(worker)
-    setTimeout(() => { this.reservations.delete(worker) }, Math.max(0, until - this.now())).unref()
-  }
-
-  /**
-   * Answer a parked poll with the task claimed for it. The client may have gone while the claim ran:
-   * then the task is given back, uncounted (unless it was the worker's resumed lease).
-   */
-  private async answerOrRelease (poll: ParkedPoll, a: Assignment): Promise<void> {
-    if (this.polls.settle(poll, assigned(a)) || a.resumed) return
-    await this.afterCommit('release', async () => {
-      const now = this.now()
-      await this.store.transact((tx) => ops.release(tx, a.lease.leaseId, now))
-    })
-  }
-
-  /** A claim for a parked poll: the assignment, null (nothing queued), or undefined (failed; logged). */
-  private async claimFor (poll: ParkedPoll): Promise<Assignment | null | undefined> {
-    try {
-      const now = this.now()
-      const a = await this.store.transact((tx) => ops.claim(tx, poll.worker, poll.filter, now, this.claimNotes))
-      if (a !== null) this.leaseDue(a)
-      return a
-    } catch (err) {
-      // Storage trouble: the poll stays parked until the next change or its timeout.
-      this.log.error({ err, worker: poll.worker }, 'claim for a parked poll failed')
-      if (err instanceof CoordError && err.statusCode < 500) this.polls.settle(poll, empty())
-      return undefined
-    }
   }
 
   private async expireLeases (): Promise<void> {
@@ -669,8 +547,7 @@ export class TaskLifecycle {
 
   /** A backoff or reservation ended: offer work to every parked group, then arm for the next one. */
   private async tasksAvailable (): Promise<void> {
-    for (const group of this.polls.groupsFor('all')) this.pending.add(group)
-    void this.dispatch()
+    this.polls.wake('all')
     await this.armAvailableTimer()
   }
 
@@ -706,8 +583,4 @@ export class TaskLifecycle {
 
 function isAborted (signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true
-}
-
-function first<T> (set: Set<T>): T | undefined {
-  return set.values().next().value
 }
