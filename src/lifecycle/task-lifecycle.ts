@@ -3,7 +3,9 @@
  * HTTP to these calls and back; each change is one store transaction running the rules of
  * `operations.ts`; this class adds what spans requests — parked long polls and their wake-ups (driven
  * by the store's change notifications, so a change made elsewhere wakes them too), worker presence,
- * and the timers that expire leases and notice silent workers.
+ * and the timers that expire leases and notice silent workers. The parked-poll dispatch lives in
+ * `dispatch.ts` (`PollDispatcher`) and the timers in `lifecycle-timers.ts` (`LifecycleTimers`); this
+ * class owns both and passes them what they need.
  *
  * A request whose transaction committed never fails because of what runs after the commit (waking
  * others, re-arming timers, recording presence): such failures are logged and retried.
@@ -22,7 +24,6 @@ import type { CheckResult } from '../schemas/checks.js'
 import type { ProjectMetrics } from '../schemas/metrics.js'
 import type { ClaimFilter, Store, StoreChange, StoreHealth, StoreTx, TaskListQuery } from '../store/store.js'
 import { runChecks } from '../checks/run-checks.js'
-import { DeadlineTimer } from './deadline-timer.js'
 import { matchesStored as globMatches } from './file-globs.js'
 import { prepareBatch } from './batch-input.js'
 import { computeMetrics } from './metrics.js'
@@ -32,6 +33,7 @@ import * as workflow from './workflow-ops.js'
 import { readEscalations, withHolds, type Poller } from './workflow-views.js'
 import { groupKey } from './parked-polls.js'
 import { assigned, empty, finished, PollDispatcher, type HandedOut } from './dispatch.js'
+import { LifecycleTimers } from './lifecycle-timers.js'
 import { PresenceTable } from './presence.js'
 import { workerState } from './rules.js'
 import { DEFAULT_PROJECT, toSpec } from './task-spec.js'
@@ -80,8 +82,6 @@ export const WORKFLOW_DEFAULTS: WorkflowConfig = {
   unclaimableMs: 300_000,
 }
 
-/** Leases expired per transaction; more lapsed ones are taken by the next run at once. */
-const EXPIRE_BATCH = 500
 /** Event types after which a parked poll may get a task, or learn that its project finished. */
 const WAKING = new Set([
   'task.created', 'task.requeued', 'task.lease_expired', 'task.failed', 'project.finished', 'task.ready', 'task.changes_requested', 'task.answered',
@@ -94,19 +94,13 @@ export class TaskLifecycle {
   private readonly polls: PollDispatcher
   private readonly readers = new ReaderQueue()
   private readonly presence = new PresenceTable()
-  private readonly leaseTimer: DeadlineTimer
-  private readonly offlineTimer: DeadlineTimer
-  /** Fires when a retry backoff or reservation ends, so parked polls get the task then (no polling loop). */
-  private readonly availableTimer: DeadlineTimer
-  private availableDueAt: number | null = null
+  /** Lease expiry, offline detection, the retry/reservation wake-up and the presence flush. */
+  private readonly timers: LifecycleTimers
   /** Set once a claim passed a task over for overlapping writes: from then on, a working task stopping wakes parked polls. */
   private readonly claimNotes: ops.ClaimNotes = {}
   /** What each worker last polled for, for the `unclaimable` escalation. */
   private readonly pollFilters = new Map<string, ClaimFilter>()
   private readonly workflow: WorkflowConfig
-  private flushTimer: NodeJS.Timeout | undefined
-  /** The deadline (epoch ms) the lease timer is armed for; null when no live lease is known. */
-  private leaseDueAt: number | null = null
   /** Set by `stop()`: long polls answer at once instead of parking. */
   private stopped = false
   private readonly unsubscribe: () => void
@@ -118,18 +112,23 @@ export class TaskLifecycle {
     private readonly log: FastifyBaseLogger,
     private readonly now: () => number = Date.now
   ) {
-    const onError = (name: string) => (err: unknown, retryInMs: number): void => this.log.error({ err, retryInMs }, `${name} failed; retrying`)
-    this.leaseTimer = new DeadlineTimer(() => this.expireLeases(), onError('lease expiry'))
-    this.offlineTimer = new DeadlineTimer(() => this.detectOffline(), onError('offline detection'))
-    this.availableTimer = new DeadlineTimer(() => this.tasksAvailable(), onError('retry wake-up'))
+    this.timers = new LifecycleTimers({
+      store,
+      log,
+      now,
+      settings: config,
+      presence: this.presence,
+      waiting: (w) => this.polls.has(w),
+      wakeAll: () => this.polls.wake('all'),
+    })
     this.workflow = { ...WORKFLOW_DEFAULTS, ...config.workflow }
     this.polls = new PollDispatcher({
       store,
       log,
       now,
       claimNotes: this.claimNotes,
-      leaseDue: (a) => this.leaseDue(a),
-      availableDue: (at) => this.availableDue(at),
+      leaseDue: (a) => this.timers.leaseDue(a),
+      availableDue: (at) => this.timers.availableDue(at),
       afterCommit: (what, fn) => this.afterCommit(what, fn),
     })
     this.unsubscribe = store.subscribe((change) => this.changed(change))
@@ -138,24 +137,17 @@ export class TaskLifecycle {
   /** Load presence, expire leases that lapsed while the server was down, then arm the timers. */
   async start (): Promise<void> {
     this.presence.load(await this.store.onlineWorkers())
-    await this.expireLeases()
-    await this.armAvailableTimer()
-    this.armOfflineTimer()
-    const flushMs = this.config.presenceFlushMs ?? Math.min(5000, this.config.offlineMs / 4)
-    this.flushTimer = setInterval(() => { void this.flushPresence() }, flushMs).unref()
+    await this.timers.start()
   }
 
   /** Stop the timers, answer every parked long poll (204 / empty events) and flush presence. */
   async stop (): Promise<void> {
     this.stopped = true
-    this.leaseTimer.stop()
-    this.offlineTimer.stop()
-    this.availableTimer.stop()
-    clearInterval(this.flushTimer)
+    this.timers.stop()
     this.polls.settleAll()
     this.readers.wakeAll()
     this.unsubscribe()
-    await this.flushPresence()
+    await this.timers.flushPresence()
   }
 
   /** Whether the store can acknowledge writes now. */
@@ -213,7 +205,7 @@ export class TaskLifecycle {
       const now = this.now()
       const a = await this.store.transact((tx) => ops.claim(tx, worker, filter, now, this.claimNotes))
       if (a !== null) {
-        this.leaseDue(a)
+        this.timers.leaseDue(a)
         return assigned(a)
       }
       return (await this.store.isFinished(filter.project)) ? finished() : empty()
@@ -227,7 +219,7 @@ export class TaskLifecycle {
   async heartbeat (taskId: string, worker: string, leaseId: string): Promise<Lease> {
     const now = this.now()
     const lease = await this.store.transact((tx) => ops.heartbeat(tx, taskId, worker, leaseId, now))
-    this.leaseDue({ lease })
+    this.timers.leaseDue({ lease })
     await this.afterCommit('presence', () => this.touch(worker))
     return lease
   }
@@ -300,7 +292,7 @@ export class TaskLifecycle {
     }
     if (outcome.kind !== 'accepted') throw new Error('report outcome not settled')
     await this.afterCommit('presence', () => this.touch(body.worker))
-    if (outcome.retryAt !== undefined) this.availableDue(outcome.retryAt)
+    if (outcome.retryAt !== undefined) this.timers.availableDue(outcome.retryAt)
     const result: ReportResult = {
       accepted: true,
       duplicate: outcome.duplicate,
@@ -310,7 +302,7 @@ export class TaskLifecycle {
       ...(outcome.conflicts === undefined ? {} : { conflicts: outcome.conflicts }),
     }
     if (claimed !== null) {
-      this.leaseDue(claimed)
+      this.timers.leaseDue(claimed)
       result.next = assigned(claimed)
     } else if (next !== undefined) {
       result.next = await this.next(body.worker, next.filter, next.waitMs, next.signal).catch((err: unknown) => {
@@ -466,18 +458,6 @@ export class TaskLifecycle {
     return !this.stopped && signal?.aborted !== true && !this.polls.has(worker)
   }
 
-  /**
-   * A lease was granted or revived: make sure the lease timer fires by its deadline. The earliest
-   * deadline is kept in memory (no query after every change); a timer that fires early finds nothing
-   * lapsed and re-arms from the store.
-   */
-  private leaseDue (a: { lease: { expiresAt: string } }): void {
-    const at = Date.parse(a.lease.expiresAt)
-    if (this.stopped || (this.leaseDueAt !== null && this.leaseDueAt <= at)) return
-    this.leaseDueAt = at
-    this.leaseTimer.arm(at, this.now())
-  }
-
   /** Run post-commit work; a failure is logged, never answered. */
   private async afterCommit (what: string, fn: () => Promise<void>): Promise<void> {
     try {
@@ -497,7 +477,7 @@ export class TaskLifecycle {
       await this.store.transact((tx) => ops.seeWorker(tx, worker, now))
       this.presence.stored(worker, now)
     }
-    if (!this.offlineTimer.armed) this.armOfflineTimer()
+    this.timers.watchOffline()
   }
 
   /** After every committed change with events: wake event readers, offer work to parked polls, re-arm the lease timer. */
@@ -506,77 +486,6 @@ export class TaskLifecycle {
     const types = [...change.types]
     if (types.some((t) => WAKING.has(t)) || (this.claimNotes.heldByFiles === true && types.some((t) => RELEASING.has(t)))) {
       this.polls.wake(change.projects)
-    }
-  }
-
-  /** Arm the lease timer for the earliest live deadline the store holds (at start and after each expiry run). */
-  private async armLeaseTimer (): Promise<void> {
-    try {
-      this.leaseDueAt = await this.store.nextLeaseDeadline()
-    } catch (err) {
-      this.log.error({ err }, 'could not read the next lease deadline; checking again in 1 s')
-      this.leaseDueAt = this.now() + 1000
-    }
-    this.leaseTimer.arm(this.leaseDueAt, this.now())
-  }
-
-  private async expireLeases (): Promise<void> {
-    const now = this.now()
-    const lapsed = await this.store.transact((tx) => ops.expireLeases(tx, now, EXPIRE_BATCH))
-    if (lapsed > 0) this.log.info({ lapsed }, 'leases expired; tasks requeued or dead-lettered')
-    if (lapsed === EXPIRE_BATCH) this.leaseTimer.arm(this.now(), this.now())
-    else await this.armLeaseTimer()
-  }
-
-  /** A task becomes offerable at `at` (ms): make sure parked polls hear of it then. */
-  private availableDue (at: number): void {
-    if (this.stopped || (this.availableDueAt !== null && this.availableDueAt <= at)) return
-    this.availableDueAt = at
-    this.availableTimer.arm(at, this.now())
-  }
-
-  private async armAvailableTimer (): Promise<void> {
-    try {
-      this.availableDueAt = await this.store.nextAvailableAt(this.now())
-    } catch (err) {
-      this.log.error({ err }, 'could not read when the next backoff ends; checking again in 1 s')
-      this.availableDueAt = this.now() + 1000
-    }
-    this.availableTimer.arm(this.availableDueAt, this.now())
-  }
-
-  /** A backoff or reservation ended: offer work to every parked group, then arm for the next one. */
-  private async tasksAvailable (): Promise<void> {
-    this.polls.wake('all')
-    await this.armAvailableTimer()
-  }
-
-  private armOfflineTimer (): void {
-    const { earliest } = this.presence.silent(-Infinity, (w) => this.polls.has(w))
-    this.offlineTimer.arm(earliest === null ? null : earliest + this.config.offlineMs, this.now())
-  }
-
-  private async detectOffline (): Promise<void> {
-    const now = this.now()
-    const { silent } = this.presence.silent(now - this.config.offlineMs + 1, (w) => this.polls.has(w))
-    if (silent.length > 0) {
-      await this.store.transact((tx) => ops.markOffline(tx, silent, now))
-      this.presence.markedOffline(silent.map((w) => w.id))
-    }
-    this.armOfflineTimer()
-  }
-
-  /** Write the last-seen times remembered since the last flush, in one transaction. */
-  private async flushPresence (): Promise<void> {
-    const dirty = this.presence.takeDirty()
-    if (dirty.length === 0) return
-    try {
-      await this.store.transact(async (tx) => {
-        for (const w of dirty) await tx.upsertWorker(w.id, { lastSeenAt: w.lastSeenAt })
-      })
-    } catch (err) {
-      this.presence.restore(dirty)
-      this.log.error({ err }, 'writing worker last-seen times failed; retrying at the next flush')
     }
   }
 }
