@@ -3,7 +3,9 @@
  * HTTP to these calls and back; each change is one store transaction running the rules of
  * `operations.ts`; this class adds what spans requests — parked long polls and their wake-ups (driven
  * by the store's change notifications, so a change made elsewhere wakes them too), worker presence,
- * and the timers that expire leases and notice silent workers.
+ * and the timers that expire leases and notice silent workers. The parked-poll dispatch lives in
+ * `dispatch.ts` (`PollDispatcher`) and the timers in `lifecycle-timers.ts` (`LifecycleTimers`); this
+ * class owns both and passes them what they need.
  *
  * A request whose transaction committed never fails because of what runs after the commit (waking
  * others, re-arming timers, recording presence): such failures are logged and retried.
@@ -22,7 +24,6 @@ import type { CheckResult } from '../schemas/checks.js'
 import type { ProjectMetrics } from '../schemas/metrics.js'
 import type { ClaimFilter, Store, StoreChange, StoreHealth, StoreTx, TaskListQuery } from '../store/store.js'
 import { runChecks } from '../checks/run-checks.js'
-import { DeadlineTimer } from './deadline-timer.js'
 import { matchesStored as globMatches } from './file-globs.js'
 import { prepareBatch } from './batch-input.js'
 import { computeMetrics } from './metrics.js'
@@ -30,7 +31,9 @@ import * as ops from './operations.js'
 import { createTasks } from './create-ops.js'
 import * as workflow from './workflow-ops.js'
 import { readEscalations, withHolds, type Poller } from './workflow-views.js'
-import { groupKey, ParkedPolls, type ParkedPoll } from './parked-polls.js'
+import { groupKey } from './parked-polls.js'
+import { assigned, empty, finished, PollDispatcher, type HandedOut } from './dispatch.js'
+import { LifecycleTimers } from './lifecycle-timers.js'
 import { PresenceTable } from './presence.js'
 import { workerState } from './rules.js'
 import { DEFAULT_PROJECT, toSpec } from './task-spec.js'
@@ -79,10 +82,6 @@ export const WORKFLOW_DEFAULTS: WorkflowConfig = {
   unclaimableMs: 300_000,
 }
 
-const FINISHED_MESSAGE = 'All tasks done: the project is closed and every task is finished. You may stop.'
-const EMPTY_MESSAGE = 'No task became available while waiting. Poll again.'
-/** Leases expired per transaction; more lapsed ones are taken by the next run at once. */
-const EXPIRE_BATCH = 500
 /** Event types after which a parked poll may get a task, or learn that its project finished. */
 const WAKING = new Set([
   'task.created', 'task.requeued', 'task.lease_expired', 'task.failed', 'project.finished', 'task.ready', 'task.changes_requested', 'task.answered',
@@ -90,34 +89,18 @@ const WAKING = new Set([
 /** Event types after which a task held by overlapping writes may be free (a working task stopped working). */
 const RELEASING = new Set(['task.completed', 'task.review_required', 'task.input_required', 'task.escalated', 'task.canceled'])
 
-const assigned = (a: Assignment): NextOutcome => ({ status: 'assigned', assignment: a })
-const empty = (): NextOutcome => ({ status: 'empty', message: EMPTY_MESSAGE })
-const finished = (): NextOutcome => ({ status: 'finished', message: FINISHED_MESSAGE })
-
 export class TaskLifecycle {
-  private readonly polls = new ParkedPolls()
+  /** The parked long polls and the claims made for them. */
+  private readonly polls: PollDispatcher
   private readonly readers = new ReaderQueue()
   private readonly presence = new PresenceTable()
-  private readonly leaseTimer: DeadlineTimer
-  private readonly offlineTimer: DeadlineTimer
-  /** Fires when a retry backoff or reservation ends, so parked polls get the task then (no polling loop). */
-  private readonly availableTimer: DeadlineTimer
-  private availableDueAt: number | null = null
+  /** Lease expiry, offline detection, the retry/reservation wake-up and the presence flush. */
+  private readonly timers: LifecycleTimers
   /** Set once a claim passed a task over for overlapping writes: from then on, a working task stopping wakes parked polls. */
   private readonly claimNotes: ops.ClaimNotes = {}
-  /** Workers a sent-back task is reserved for (until its availableAt): their parked polls are tried even when others found nothing. */
-  private readonly reservations = new Set<string>()
   /** What each worker last polled for, for the `unclaimable` escalation. */
   private readonly pollFilters = new Map<string, ClaimFilter>()
   private readonly workflow: WorkflowConfig
-  private flushTimer: NodeJS.Timeout | undefined
-  /** Groups of parked polls to offer work to; drained by `dispatch`. */
-  private readonly pending = new Set<string>()
-  /** Polls given a task by a post's transaction that has not committed yet (see `handOut`). */
-  private readonly reserved = new Set<ParkedPoll>()
-  private dispatching = false
-  /** The deadline (epoch ms) the lease timer is armed for; null when no live lease is known. */
-  private leaseDueAt: number | null = null
   /** Set by `stop()`: long polls answer at once instead of parking. */
   private stopped = false
   private readonly unsubscribe: () => void
@@ -129,35 +112,42 @@ export class TaskLifecycle {
     private readonly log: FastifyBaseLogger,
     private readonly now: () => number = Date.now
   ) {
-    const onError = (name: string) => (err: unknown, retryInMs: number): void => this.log.error({ err, retryInMs }, `${name} failed; retrying`)
-    this.leaseTimer = new DeadlineTimer(() => this.expireLeases(), onError('lease expiry'))
-    this.offlineTimer = new DeadlineTimer(() => this.detectOffline(), onError('offline detection'))
-    this.availableTimer = new DeadlineTimer(() => this.tasksAvailable(), onError('retry wake-up'))
+    this.timers = new LifecycleTimers({
+      store,
+      log,
+      now,
+      settings: config,
+      presence: this.presence,
+      waiting: (w) => this.polls.has(w),
+      wakeAll: () => this.polls.wake('all'),
+    })
     this.workflow = { ...WORKFLOW_DEFAULTS, ...config.workflow }
+    this.polls = new PollDispatcher({
+      store,
+      log,
+      now,
+      claimNotes: this.claimNotes,
+      leaseDue: (a) => this.timers.leaseDue(a),
+      availableDue: (at) => this.timers.availableDue(at),
+      afterCommit: (what, fn) => this.afterCommit(what, fn),
+    })
     this.unsubscribe = store.subscribe((change) => this.changed(change))
   }
 
   /** Load presence, expire leases that lapsed while the server was down, then arm the timers. */
   async start (): Promise<void> {
     this.presence.load(await this.store.onlineWorkers())
-    await this.expireLeases()
-    await this.armAvailableTimer()
-    this.armOfflineTimer()
-    const flushMs = this.config.presenceFlushMs ?? Math.min(5000, this.config.offlineMs / 4)
-    this.flushTimer = setInterval(() => { void this.flushPresence() }, flushMs).unref()
+    await this.timers.start()
   }
 
   /** Stop the timers, answer every parked long poll (204 / empty events) and flush presence. */
   async stop (): Promise<void> {
     this.stopped = true
-    this.leaseTimer.stop()
-    this.offlineTimer.stop()
-    this.availableTimer.stop()
-    clearInterval(this.flushTimer)
-    this.polls.settleAll(empty)
+    this.timers.stop()
+    this.polls.settleAll()
     this.readers.wakeAll()
     this.unsubscribe()
-    await this.flushPresence()
+    await this.timers.flushPresence()
   }
 
   /** Whether the store can acknowledge writes now. */
@@ -182,49 +172,17 @@ export class TaskLifecycle {
     const batch = { review: body.review === true, workspace }
     const specs = body.tasks.map((t) => toSpec(t, project, { leaseMs: this.config.defaultLeaseMs, maxAttempts: this.config.defaultMaxAttempts }, batch))
     const now = this.now()
-    const handed: Array<{ poll: ParkedPoll, a: Assignment }> = []
+    const handed: HandedOut = []
     try {
       const out = await this.store.transact(async (tx) => {
         const out = await createTasks(tx, project, body.tasks, specs, body.close === true, now)
-        if (out.created.length > 0) await this.handOut(tx, this.polls.groupsFor(new Set([project])), now, handed)
+        if (out.created.length > 0) await this.polls.handOut(tx, this.polls.groupsFor(new Set([project])), now, handed)
         return out
       })
-      this.deliver(handed)
+      this.polls.deliver(handed)
       return { project, ...out }
     } finally {
-      for (const { poll } of handed) this.reserved.delete(poll)
-    }
-  }
-
-  /**
-   * Claim just-posted tasks for the polls parked on them, inside the post's own transaction, so a
-   * parked worker has its task in the tick the post commits (no second commit, no read per waiter).
-   * Longest-waiting first, group by group, until a group's claim finds nothing. A claim the rules
-   * refuse (CoordError) skips that poll and leaves the post intact.
-   */
-  private async handOut (tx: StoreTx, groups: string[], now: number, handed: Array<{ poll: ParkedPoll, a: Assignment }>): Promise<void> {
-    for (const group of groups) {
-      for (const poll of this.polls.inGroup(group)) {
-        if (this.reserved.has(poll)) continue
-        const a = await ops.claim(tx, poll.worker, poll.filter, now, this.claimNotes).catch((err: unknown) => {
-          if (err instanceof CoordError) return undefined
-          throw err
-        })
-        if (a === null) break
-        // A resumed lease is one a claim made earlier in this batch (the dispatch loop's): that claim answers the poll.
-        if (a === undefined || a.resumed) continue
-        handed.push({ poll, a })
-        // Until the commit answers it, the dispatch loop must not claim for this poll again.
-        this.reserved.add(poll)
-      }
-    }
-  }
-
-  /** Answer the polls that got a task in a committed hand-out; give back the tasks of those that left meanwhile. */
-  private deliver (handed: Array<{ poll: ParkedPoll, a: Assignment }>): void {
-    for (const { poll, a } of handed) {
-      this.leaseDue(a)
-      void this.answerOrRelease(poll, a)
+      this.polls.unreserve(handed)
     }
   }
 
@@ -247,15 +205,12 @@ export class TaskLifecycle {
       const now = this.now()
       const a = await this.store.transact((tx) => ops.claim(tx, worker, filter, now, this.claimNotes))
       if (a !== null) {
-        this.leaseDue(a)
+        this.timers.leaseDue(a)
         return assigned(a)
       }
       return (await this.store.isFinished(filter.project)) ? finished() : empty()
     }
-    const { poll, outcome } = this.polls.park(worker, filter, waitMs, signal, empty)
-    this.pending.add(poll.group)
-    void this.dispatch()
-    const result = await outcome
+    const result = await this.polls.park(worker, filter, waitMs, signal)
     if (!isAborted(signal)) await this.afterCommit('presence', () => this.touch(worker))
     return result
   }
@@ -264,7 +219,7 @@ export class TaskLifecycle {
   async heartbeat (taskId: string, worker: string, leaseId: string): Promise<Lease> {
     const now = this.now()
     const lease = await this.store.transact((tx) => ops.heartbeat(tx, taskId, worker, leaseId, now))
-    this.leaseDue({ lease })
+    this.timers.leaseDue({ lease })
     await this.afterCommit('presence', () => this.touch(worker))
     return lease
   }
@@ -278,7 +233,7 @@ export class TaskLifecycle {
   async report (taskId: string, body: ReportBody, next?: { filter: ClaimFilter, waitMs: number, signal?: AbortSignal },
     idempotencyKey?: string): Promise<ReportResult> {
     const inline = next !== undefined && this.mayClaimAtOnce(body.worker, next.signal)
-    const handed: Array<{ poll: ParkedPoll, a: Assignment }> = []
+    const handed: HandedOut = []
     let checkResults: CheckResult[] | undefined
     for (;;) {
       const now = this.now()
@@ -296,13 +251,13 @@ export class TaskLifecycle {
         const outcome = await ops.report(tx, taskId, body, now, policy)
         if (outcome.kind !== 'accepted' || !inline) return { outcome, claimed: null }
         const filter = (next as { filter: ClaimFilter }).filter
-        await this.handOut(tx, [groupKey(filter)], now, handed)
+        await this.polls.handOut(tx, [groupKey(filter)], now, handed)
         const claimed = await ops.claim(tx, body.worker, filter, now, this.claimNotes).catch((err: unknown) => {
           if (err instanceof CoordError) return null
           throw err
         })
         return { outcome, claimed }
-      }).finally(() => { for (const { poll } of handed) this.reserved.delete(poll) })
+      }).finally(() => { this.polls.unreserve(handed) })
       // The task has checks: run them outside the transaction (they read files, maybe run a command), then judge again.
       if (outcome.kind === 'needs-checks') {
         if (checkResults !== undefined) throw new Error(`task ${taskId} asked for its checks twice`)
@@ -327,9 +282,9 @@ export class TaskLifecycle {
   }
 
   /** After a report's commit: answer the hand-outs, throw a refusal, or build the answer (with the next task). */
-  private async reported (outcome: ops.ReportOutcome, claimed: Assignment | null, handed: Array<{ poll: ParkedPoll, a: Assignment }>, body: ReportBody,
+  private async reported (outcome: ops.ReportOutcome, claimed: Assignment | null, handed: HandedOut, body: ReportBody,
     next: { filter: ClaimFilter, waitMs: number, signal?: AbortSignal } | undefined): Promise<ReportResult> {
-    this.deliver(handed)
+    this.polls.deliver(handed)
     if (outcome.kind === 'refused') {
       // A check rejection extended the lease; the worker carries on.
       await this.afterCommit('presence', () => this.touch(body.worker))
@@ -337,7 +292,7 @@ export class TaskLifecycle {
     }
     if (outcome.kind !== 'accepted') throw new Error('report outcome not settled')
     await this.afterCommit('presence', () => this.touch(body.worker))
-    if (outcome.retryAt !== undefined) this.availableDue(outcome.retryAt)
+    if (outcome.retryAt !== undefined) this.timers.availableDue(outcome.retryAt)
     const result: ReportResult = {
       accepted: true,
       duplicate: outcome.duplicate,
@@ -347,7 +302,7 @@ export class TaskLifecycle {
       ...(outcome.conflicts === undefined ? {} : { conflicts: outcome.conflicts }),
     }
     if (claimed !== null) {
-      this.leaseDue(claimed)
+      this.timers.leaseDue(claimed)
       result.next = assigned(claimed)
     } else if (next !== undefined) {
       result.next = await this.next(body.worker, next.filter, next.waitMs, next.signal).catch((err: unknown) => {
@@ -372,7 +327,7 @@ export class TaskLifecycle {
       await ops.settleProject(tx, t.project, now)
       return tx.taskView(taskId)
     })
-    this.reservedTask(t)
+    this.polls.reservedTask(t)
     return t
   }
 
@@ -380,7 +335,7 @@ export class TaskLifecycle {
   async answer (taskId: string, body: AnswerBody): Promise<Task> {
     const now = this.now()
     const t = await this.store.transact((tx) => workflow.answer(tx, taskId, body, now, { reserveMs: this.workflow.reserveMs }))
-    this.reservedTask(t)
+    this.polls.reservedTask(t)
     return t
   }
 
@@ -503,18 +458,6 @@ export class TaskLifecycle {
     return !this.stopped && signal?.aborted !== true && !this.polls.has(worker)
   }
 
-  /**
-   * A lease was granted or revived: make sure the lease timer fires by its deadline. The earliest
-   * deadline is kept in memory (no query after every change); a timer that fires early finds nothing
-   * lapsed and re-arms from the store.
-   */
-  private leaseDue (a: { lease: { expiresAt: string } }): void {
-    const at = Date.parse(a.lease.expiresAt)
-    if (this.stopped || (this.leaseDueAt !== null && this.leaseDueAt <= at)) return
-    this.leaseDueAt = at
-    this.leaseTimer.arm(at, this.now())
-  }
-
   /** Run post-commit work; a failure is logged, never answered. */
   private async afterCommit (what: string, fn: () => Promise<void>): Promise<void> {
     try {
@@ -534,7 +477,7 @@ export class TaskLifecycle {
       await this.store.transact((tx) => ops.seeWorker(tx, worker, now))
       this.presence.stored(worker, now)
     }
-    if (!this.offlineTimer.armed) this.armOfflineTimer()
+    this.timers.watchOffline()
   }
 
   /** After every committed change with events: wake event readers, offer work to parked polls, re-arm the lease timer. */
@@ -542,172 +485,11 @@ export class TaskLifecycle {
     this.readers.wakeAll()
     const types = [...change.types]
     if (types.some((t) => WAKING.has(t)) || (this.claimNotes.heldByFiles === true && types.some((t) => RELEASING.has(t)))) {
-      for (const group of this.polls.groupsFor(change.projects)) this.pending.add(group)
-      void this.dispatch()
-    }
-  }
-
-  /** Arm the lease timer for the earliest live deadline the store holds (at start and after each expiry run). */
-  private async armLeaseTimer (): Promise<void> {
-    try {
-      this.leaseDueAt = await this.store.nextLeaseDeadline()
-    } catch (err) {
-      this.log.error({ err }, 'could not read the next lease deadline; checking again in 1 s')
-      this.leaseDueAt = this.now() + 1000
-    }
-    this.leaseTimer.arm(this.leaseDueAt, this.now())
-  }
-
-  /** Offer queued tasks to the pending groups of parked polls, longest-waiting first. */
-  private async dispatch (): Promise<void> {
-    if (this.dispatching) return // the running loop takes the groups added meanwhile
-    this.dispatching = true
-    try {
-      for (let group = first(this.pending); group !== undefined; group = first(this.pending)) {
-        this.pending.delete(group)
-        await this.serve(group)
-      }
-    } finally {
-      this.dispatching = false
-    }
-  }
-
-  /** Claim for the group's polls, oldest first, until the queue has nothing for them. */
-  private async serve (group: string): Promise<void> {
-    const taken = (p: ParkedPoll): boolean => this.reserved.has(p)
-    for (let poll = this.polls.head(group, taken); poll !== undefined; poll = this.polls.head(group, taken)) {
-      const a = await this.claimFor(poll)
-      if (a === undefined) return
-      if (a === null) {
-        if (await this.store.isFinished(poll.filter.project).catch(() => false)) {
-          for (let p = this.polls.head(group); p !== undefined; p = this.polls.head(group)) this.polls.settle(p, finished())
-        }
-        await this.serveReserved(group)
-        return
-      }
-      await this.answerOrRelease(poll, a)
-    }
-  }
-
-  /**
-   * The queue had nothing for the group's longest-waiting poll, but a task sent back by a review or an
-   * answer is offered only to the worker that did it: claim for the group's polls of such workers too.
-   */
-  private async serveReserved (group: string): Promise<void> {
-    if (this.reservations.size === 0) return
-    for (const poll of this.polls.inGroup(group)) {
-      if (!this.reservations.has(poll.worker) || this.reserved.has(poll)) continue
-      const a = await this.claimFor(poll)
-      if (a === null || a === undefined) continue
-      this.reservations.delete(poll.worker)
-      await this.answerOrRelease(poll, a)
-    }
-  }
-
-  /** Remember that `t` is reserved for a worker until its availableAt, so parked polls of that worker are tried (see serveReserved). */
-  private reservedTask (t: Task): void {
-    if (t.availableAt === null) return
-    const until = Date.parse(t.availableAt)
-    this.availableDue(until)
-    const worker = t.reservedFor
-    if (worker === null) return
-    this.reservations.add(worker)
-    setTimeout(() => { this.reservations.delete(worker) }, Math.max(0, until - this.now())).unref()
-  }
-
-  /**
-   * Answer a parked poll with the task claimed for it. The client may have gone while the claim ran:
-   * then the task is given back, uncounted (unless it was the worker's resumed lease).
-   */
-  private async answerOrRelease (poll: ParkedPoll, a: Assignment): Promise<void> {
-    if (this.polls.settle(poll, assigned(a)) || a.resumed) return
-    await this.afterCommit('release', async () => {
-      const now = this.now()
-      await this.store.transact((tx) => ops.release(tx, a.lease.leaseId, now))
-    })
-  }
-
-  /** A claim for a parked poll: the assignment, null (nothing queued), or undefined (failed; logged). */
-  private async claimFor (poll: ParkedPoll): Promise<Assignment | null | undefined> {
-    try {
-      const now = this.now()
-      const a = await this.store.transact((tx) => ops.claim(tx, poll.worker, poll.filter, now, this.claimNotes))
-      if (a !== null) this.leaseDue(a)
-      return a
-    } catch (err) {
-      // Storage trouble: the poll stays parked until the next change or its timeout.
-      this.log.error({ err, worker: poll.worker }, 'claim for a parked poll failed')
-      if (err instanceof CoordError && err.statusCode < 500) this.polls.settle(poll, empty())
-      return undefined
-    }
-  }
-
-  private async expireLeases (): Promise<void> {
-    const now = this.now()
-    const lapsed = await this.store.transact((tx) => ops.expireLeases(tx, now, EXPIRE_BATCH))
-    if (lapsed > 0) this.log.info({ lapsed }, 'leases expired; tasks requeued or dead-lettered')
-    if (lapsed === EXPIRE_BATCH) this.leaseTimer.arm(this.now(), this.now())
-    else await this.armLeaseTimer()
-  }
-
-  /** A task becomes offerable at `at` (ms): make sure parked polls hear of it then. */
-  private availableDue (at: number): void {
-    if (this.stopped || (this.availableDueAt !== null && this.availableDueAt <= at)) return
-    this.availableDueAt = at
-    this.availableTimer.arm(at, this.now())
-  }
-
-  private async armAvailableTimer (): Promise<void> {
-    try {
-      this.availableDueAt = await this.store.nextAvailableAt(this.now())
-    } catch (err) {
-      this.log.error({ err }, 'could not read when the next backoff ends; checking again in 1 s')
-      this.availableDueAt = this.now() + 1000
-    }
-    this.availableTimer.arm(this.availableDueAt, this.now())
-  }
-
-  /** A backoff or reservation ended: offer work to every parked group, then arm for the next one. */
-  private async tasksAvailable (): Promise<void> {
-    for (const group of this.polls.groupsFor('all')) this.pending.add(group)
-    void this.dispatch()
-    await this.armAvailableTimer()
-  }
-
-  private armOfflineTimer (): void {
-    const { earliest } = this.presence.silent(-Infinity, (w) => this.polls.has(w))
-    this.offlineTimer.arm(earliest === null ? null : earliest + this.config.offlineMs, this.now())
-  }
-
-  private async detectOffline (): Promise<void> {
-    const now = this.now()
-    const { silent } = this.presence.silent(now - this.config.offlineMs + 1, (w) => this.polls.has(w))
-    if (silent.length > 0) {
-      await this.store.transact((tx) => ops.markOffline(tx, silent, now))
-      this.presence.markedOffline(silent.map((w) => w.id))
-    }
-    this.armOfflineTimer()
-  }
-
-  /** Write the last-seen times remembered since the last flush, in one transaction. */
-  private async flushPresence (): Promise<void> {
-    const dirty = this.presence.takeDirty()
-    if (dirty.length === 0) return
-    try {
-      await this.store.transact(async (tx) => {
-        for (const w of dirty) await tx.upsertWorker(w.id, { lastSeenAt: w.lastSeenAt })
-      })
-    } catch (err) {
-      this.presence.restore(dirty)
-      this.log.error({ err }, 'writing worker last-seen times failed; retrying at the next flush')
+      this.polls.wake(change.projects)
     }
   }
 }
 
 function isAborted (signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true
-}
-
-function first<T> (set: Set<T>): T | undefined {
-  return set.values().next().value
 }
