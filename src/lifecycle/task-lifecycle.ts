@@ -233,10 +233,10 @@ export class TaskLifecycle {
   async report (taskId: string, body: ReportBody, next?: { filter: ClaimFilter, waitMs: number, signal?: AbortSignal },
     idempotencyKey?: string): Promise<ReportResult> {
     const inline = next !== undefined && this.mayClaimAtOnce(body.worker, next.signal)
-    const handed: HandedOut = []
     let checkResults: CheckResult[] | undefined
     for (;;) {
       const now = this.now()
+      const handed: HandedOut = []
       const policy: ops.ReportPolicy = {
         checkResults,
         maxCheckRejections: this.workflow.maxCheckRejections,
@@ -257,6 +257,10 @@ export class TaskLifecycle {
           throw err
         })
         return { outcome, claimed }
+      }).then((r) => {
+        // Answer the polls served in that transaction before they stop being reserved (as createTasks does).
+        this.polls.deliver(handed)
+        return r
       }).finally(() => { this.polls.unreserve(handed) })
       // The task has checks: run them outside the transaction (they read files, maybe run a command), then judge again.
       if (outcome.kind === 'needs-checks') {
@@ -264,7 +268,7 @@ export class TaskLifecycle {
         checkResults = await this.runChecksFor(taskId, body)
         continue
       }
-      return this.reported(outcome, claimed, handed, body, next)
+      return this.reported(outcome, claimed, body, next)
     }
   }
 
@@ -282,9 +286,8 @@ export class TaskLifecycle {
   }
 
   /** After a report's commit: answer the hand-outs, throw a refusal, or build the answer (with the next task). */
-  private async reported (outcome: ops.ReportOutcome, claimed: Assignment | null, handed: HandedOut, body: ReportBody,
+  private async reported (outcome: ops.ReportOutcome, claimed: Assignment | null, body: ReportBody,
     next: { filter: ClaimFilter, waitMs: number, signal?: AbortSignal } | undefined): Promise<ReportResult> {
-    this.polls.deliver(handed)
     if (outcome.kind === 'refused') {
       // A check rejection extended the lease; the worker carries on.
       await this.afterCommit('presence', () => this.touch(body.worker))
@@ -480,7 +483,7 @@ export class TaskLifecycle {
     this.timers.watchOffline()
   }
 
-  /** After every committed change with events: wake event readers, offer work to parked polls, re-arm the lease timer. */
+  /** After every committed change with events: wake event readers and offer work to parked polls the change may concern. */
   private changed (change: StoreChange): void {
     this.readers.wakeAll()
     const types = [...change.types]
