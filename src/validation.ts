@@ -20,8 +20,11 @@ const addFormats = (addFormatsModule as unknown as { default: (ajv: Ajv) => Ajv 
 type ValidatorFactory = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>['buildValidator']
 type RouteSchema = { schema: unknown, httpPart?: string }
 
-/** The Ajv options both instances share (fastify's defaults, but unknown fields are errors). */
-const SHARED = { removeAdditional: false, useDefaults: true, allErrors: false, addUsedSchema: false } as const
+/**
+ * The Ajv options both instances share (fastify's defaults, but unknown fields are errors). `verbose`
+ * puts the failing schema in each error, so a pattern error can say in words what the field accepts.
+ */
+const SHARED = { removeAdditional: false, useDefaults: true, allErrors: false, addUsedSchema: false, verbose: true } as const
 
 function newAjv (coerceTypes: false | 'array', externalSchemas: Record<string, unknown>): Ajv {
   const ajv = new Ajv({ ...SHARED, coerceTypes })

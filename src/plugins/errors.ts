@@ -29,11 +29,21 @@ const STATUS_CODES: Record<number, ErrorCode> = {
   431: 'HEADERS_TOO_LARGE',
 }
 
+/** A regex says little to a chat: a pattern error adds the field's description (`(Task id: letters, digits …)`). */
+function inWords (v: { keyword: string, parentSchema?: unknown }): string {
+  const description = (v.parentSchema as { description?: unknown } | undefined)?.description
+  return v.keyword === 'pattern' && typeof description === 'string' ? ` (${description.replace(/\.$/, '')})` : ''
+}
+
 function toBody (err: FastifyError): { status: number, body: ErrorBody } {
   if (err instanceof CoordError) return { status: err.statusCode, body: errorBody(err.code, err.message, err.details) }
   if (err.validation !== undefined) {
-    const details = err.validation.map((v) => ({ path: `${err.validationContext ?? ''}${v.instancePath}`, message: v.message, params: v.params }))
-    return { status: 400, body: { code: 'VALIDATION_FAILED', message: `${err.message}. Fix the request and send it again.`, details } }
+    const details = err.validation.map((v) => ({
+      path: `${err.validationContext ?? ''}${v.instancePath}`, message: `${v.message ?? ''}${inWords(v)}`, params: v.params,
+    }))
+    const first = err.validation[0]
+    const words = first === undefined ? '' : inWords(first)
+    return { status: 400, body: { code: 'VALIDATION_FAILED', message: `${err.message}${words}. Fix the request and send it again.`, details } }
   }
   const mapped = FASTIFY_CODES[err.code]
   if (mapped !== undefined) {
