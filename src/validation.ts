@@ -7,7 +7,8 @@
  *
  * Every number that passes is finite: Ajv coerces the text `Infinity` or `1e400` to a non-finite
  * number and then skips `minimum`/`maximum` for it (they only apply to finite numbers), so each
- * validator is followed by a walk that refuses any non-finite number.
+ * validator of a text part is followed by a walk that refuses any non-finite number (bodies cannot hold
+ * one: the JSON parser refuses `1e400` first).
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import addFormatsModule from 'ajv-formats'
@@ -91,7 +92,9 @@ function buildValidatorCompiler (externalSchemas: unknown): (route: RouteSchema)
     const ajv = httpPart === 'body' ? strict : coercing
     const id = (schema as { $id?: unknown }).$id
     const compiled = (typeof id === 'string' ? ajv.getSchema(id) : undefined) ?? ajv.compile(schema as object)
-    return finiteOnly(compiled)
+    // A body is never coerced and comes only from the JSON parser (src/json-body.ts), which already refuses
+    // numbers beyond a double's range (JSON has no NaN or Infinity): the walk would find nothing there.
+    return httpPart === 'body' ? compiled as Validator : finiteOnly(compiled)
   }
 }
 
