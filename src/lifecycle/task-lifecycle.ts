@@ -4,8 +4,9 @@
  * `operations.ts`; this class adds what spans requests — parked long polls and their wake-ups (driven
  * by the store's change notifications, so a change made elsewhere wakes them too), worker presence,
  * and the timers that expire leases and notice silent workers. The parked-poll dispatch lives in
- * `dispatch.ts` (`PollDispatcher`) and the timers in `lifecycle-timers.ts` (`LifecycleTimers`); this
- * class owns both and passes them what they need.
+ * `dispatch.ts` (`PollDispatcher`), the timers in `lifecycle-timers.ts` (`LifecycleTimers`) and the
+ * read-only views in `lifecycle-views.ts` (`LifecycleViews`); this class owns all three and passes them
+ * what they need. The settings types live in `lifecycle-config.ts` and are re-exported here.
  *
  * A request whose transaction committed never fails because of what runs after the commit (waking
  * others, re-arming timers, recording presence): such failures are logged and retried.
@@ -26,61 +27,20 @@ import type { ClaimFilter, Store, StoreChange, StoreHealth, StoreTx, TaskListQue
 import { runChecks } from '../checks/run-checks.js'
 import { matchesStored as globMatches } from './file-globs.js'
 import { prepareBatch } from './batch-input.js'
-import { computeMetrics } from './metrics.js'
 import * as ops from './operations.js'
 import { createTasks } from './create-ops.js'
 import * as workflow from './workflow-ops.js'
-import { readEscalations, withHolds, type Poller } from './workflow-views.js'
 import { groupKey } from './parked-polls.js'
 import { assigned, empty, finished, PollDispatcher, type HandedOut } from './dispatch.js'
 import { LifecycleTimers } from './lifecycle-timers.js'
+import { LifecycleViews } from './lifecycle-views.js'
+import { WORKFLOW_DEFAULTS, type LifecycleConfig, type WorkflowConfig } from './lifecycle-config.js'
 import { PresenceTable } from './presence.js'
-import { workerState } from './rules.js'
 import { DEFAULT_PROJECT, toSpec } from './task-spec.js'
 import { ReaderQueue } from './reader-queue.js'
 
-/** Lifecycle settings, all in milliseconds except `defaultMaxAttempts`. */
-export interface LifecycleConfig {
-  defaultLeaseMs: number
-  defaultMaxAttempts: number
-  /** A worker with no request for this long is `offline` (and `worker.offline` is emitted). */
-  offlineMs: number
-  /** How often remembered last-seen times are written; default min(5 s, offlineMs / 4). */
-  presenceFlushMs?: number
-  /** Workflow settings; each one left out takes its default (`WORKFLOW_DEFAULTS`). */
-  workflow?: Partial<WorkflowConfig>
-}
-
-/** Settings of dependencies, checks, review and escalation. Times in ms. */
-export interface WorkflowConfig {
-  /** Folders a batch's `workspace` must be inside (their realpaths). */
-  workspaceRoots: string[]
-  /** Whether `command` checks may be posted and run. */
-  commandChecks: boolean
-  /** Longest a command check may run, in ms (a check's own `timeoutSeconds` is capped by it). */
-  commandTimeoutMs: number
-  /** Completed reports refused by the checks after which the task goes to the engineer. */
-  maxCheckRejections: number
-  /** Retry backoff after a failed attempt: base · 2^(attempt−1), capped at max. */
-  retryBaseMs: number
-  retryMaxMs: number
-  /** How long a task sent back (review or answer) is offered only to the worker that did it. */
-  reserveMs: number
-  /** A ready task no connected worker polls for is escalated after this long. */
-  unclaimableMs: number
-}
-
-/** The workflow defaults (the server's COORD_* defaults; tests override single ones). */
-export const WORKFLOW_DEFAULTS: WorkflowConfig = {
-  workspaceRoots: [process.cwd()],
-  commandChecks: false,
-  commandTimeoutMs: 300_000,
-  maxCheckRejections: 3,
-  retryBaseMs: 5_000,
-  retryMaxMs: 300_000,
-  reserveMs: 30_000,
-  unclaimableMs: 300_000,
-}
+export type { LifecycleConfig, WorkflowConfig } from './lifecycle-config.js'
+export { WORKFLOW_DEFAULTS } from './lifecycle-config.js'
 
 /** Event types after which a parked poll may get a task, or learn that its project finished. */
 const WAKING = new Set([
@@ -96,6 +56,8 @@ export class TaskLifecycle {
   private readonly presence = new PresenceTable()
   /** Lease expiry, offline detection, the retry/reservation wake-up and the presence flush. */
   private readonly timers: LifecycleTimers
+  /** The read-only views (escalations, workers, status, tasks, projects, metrics). */
+  private readonly views: LifecycleViews
   /** Set once a claim passed a task over for overlapping writes: from then on, a working task stopping wakes parked polls. */
   private readonly claimNotes: ops.ClaimNotes = {}
   /** What each worker last polled for, for the `unclaimable` escalation. */
@@ -130,6 +92,15 @@ export class TaskLifecycle {
       leaseDue: (a) => this.timers.leaseDue(a),
       availableDue: (at) => this.timers.availableDue(at),
       afterCommit: (what, fn) => this.afterCommit(what, fn),
+    })
+    this.views = new LifecycleViews({
+      store,
+      now,
+      presence: this.presence,
+      waiting: (w) => this.polls.has(w),
+      pollFilters: this.pollFilters,
+      offlineMs: config.offlineMs,
+      unclaimableMs: this.workflow.unclaimableMs,
     })
     this.unsubscribe = store.subscribe((change) => this.changed(change))
   }
@@ -343,26 +314,18 @@ export class TaskLifecycle {
   }
 
   /** `GET /escalations`: what needs a human, oldest first (see `workflow-views.escalations`). */
-  async escalations (project?: string): Promise<Escalation[]> {
-    const now = this.now()
-    const pollers: Poller[] = []
-    for (const [worker, filter] of this.pollFilters) {
-      const seen = this.presence.lastSeen(worker)
-      if (this.polls.has(worker) || (seen !== undefined && now - seen < this.config.offlineMs)) pollers.push({ worker, filter })
-    }
-    return readEscalations(this.store, project, { now, pollers, unclaimableMs: this.workflow.unclaimableMs })
+  escalations (project?: string): Promise<Escalation[]> {
+    return this.views.escalations(project)
   }
 
   /** `GET /projects/{project}/metrics`. @throws CoordError PROJECT_NOT_FOUND */
-  async metrics (project: string): Promise<ProjectMetrics> {
-    const h = await this.store.metricsHistory(project, this.now())
-    if (h === null) throw new CoordError('PROJECT_NOT_FOUND', `No project is named ${project}. List projects with GET /projects.`, { project })
-    return computeMetrics(h)
+  metrics (project: string): Promise<ProjectMetrics> {
+    return this.views.metrics(project)
   }
 
   /** Tasks with `hold` set on the submitted ones: why each is not offered now. */
   withHolds<T extends Task> (tasks: T[]): Promise<T[]> {
-    return withHolds(this.store, tasks, this.now())
+    return this.views.withHolds(tasks)
   }
 
   /** `POST /projects/{project}/close`: no more tasks are coming for the project. */
@@ -395,65 +358,27 @@ export class TaskLifecycle {
   }
 
   /** `GET /workers`: one page, with each worker's state derived now. */
-  async listWorkers (page: { after?: number | undefined, limit: number }): Promise<{ workers: Worker[], nextAfter: number | null }> {
-    const now = this.now()
-    const stored = await this.store.listWorkers(page)
-    const workers = stored.workers.map((w) => {
-      const waiting = this.polls.has(w.id)
-      const lastSeen = Math.max(w.lastSeenAt, this.presence.lastSeen(w.id) ?? 0)
-      return {
-        id: w.id,
-        state: workerState(lastSeen, now, this.config.offlineMs, w.currentTask !== null, waiting),
-        currentTask: w.currentTask,
-        waiting,
-        firstSeenAt: new Date(w.firstSeenAt).toISOString(),
-        lastSeenAt: new Date(lastSeen).toISOString(),
-        tasksCompleted: w.tasksCompleted,
-        tasksFailed: w.tasksFailed,
-      }
-    })
-    return { workers, nextAfter: stored.nextAfter }
+  listWorkers (page: { after?: number | undefined, limit: number }): Promise<{ workers: Worker[], nextAfter: number | null }> {
+    return this.views.listWorkers(page)
   }
 
   /** `GET /status`: counts for one project, or for all when `project` is undefined. */
-  async status (project?: string): Promise<Status> {
-    const projects = await this.store.listProjects(project)
-    const counts = { submitted: 0, working: 0, 'input-required': 0, 'review-required': 0, completed: 0, failed: 0, canceled: 0 }
-    for (const p of projects) for (const k of Object.keys(counts) as Array<keyof typeof counts>) counts[k] += p.counts[k]
-    const { workers } = await this.listWorkers({ limit: Number.MAX_SAFE_INTEGER })
-    const tally = (s: Worker['state']): number => workers.filter((w) => w.state === s).length
-    const held = (await this.listTasks({ project, state: 'submitted', limit: 500 })).tasks
-      .flatMap((t) => (t.hold == null ? [] : [{ taskId: t.id, project: t.project, kind: t.hold.kind, message: t.hold.message }])).slice(0, 100)
-    return {
-      project: project ?? null,
-      counts,
-      total: projects.reduce((n, p) => n + p.total, 0),
-      queued: counts.submitted,
-      activeLeases: counts.working,
-      workers: { idle: tally('idle'), working: tally('working'), offline: tally('offline'), waiting: workers.filter((w) => w.waiting).length },
-      held,
-      closed: projects.length > 0 && projects.every((p) => p.closed),
-      done: projects.length > 0 && projects.every((p) => p.done),
-      projects,
-    }
+  status (project?: string): Promise<Status> {
+    return this.views.status(project)
   }
 
   /** A task with its history, each list capped at `limit` entries; a submitted task says why it is held. */
-  async getTask (taskId: string, limit: number): Promise<TaskDetail | null> {
-    const d = await this.store.getHistory(taskId, { limit })
-    if (d === null) return null
-    const [task] = await this.withHolds([d.task])
-    return { ...d, task: task as Task }
+  getTask (taskId: string, limit: number): Promise<TaskDetail | null> {
+    return this.views.getTask(taskId, limit)
   }
 
   /** A page of tasks; submitted ones say why they are held. */
-  async listTasks (query: TaskListQuery): Promise<TaskPage> {
-    const page = await this.store.listTasks(query)
-    return { ...page, tasks: await this.withHolds(page.tasks) }
+  listTasks (query: TaskListQuery): Promise<TaskPage> {
+    return this.views.listTasks(query)
   }
 
   listProjects (): Promise<ProjectSummary[]> {
-    return this.store.listProjects()
+    return this.views.listProjects()
   }
 
   /** Whether a worker's next claim may run at once, inside its report's transaction (not while it has a poll parked elsewhere). */
