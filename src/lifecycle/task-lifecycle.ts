@@ -6,7 +6,8 @@
  * and the timers that expire leases and notice silent workers. The parked-poll dispatch lives in
  * `dispatch.ts` (`PollDispatcher`), the timers in `lifecycle-timers.ts` (`LifecycleTimers`) and the
  * read-only views in `lifecycle-views.ts` (`LifecycleViews`); this class owns all three and passes them
- * what they need. The settings types live in `lifecycle-config.ts` and are re-exported here.
+ * what they need. The report path lives in `report-path.ts` (`ReportPath`). The settings types live in
+ * `lifecycle-config.ts` and are re-exported here.
  *
  * A request whose transaction committed never fails because of what runs after the commit (waking
  * others, re-arming timers, recording presence): such failures are logged and retried.
@@ -17,23 +18,20 @@ import type { FastifyBaseLogger } from 'fastify'
 import { CoordError } from '../errors.js'
 import type { EventPage } from '../schemas/events.js'
 import type {
-  Assignment, CreateTasksBody, CreateTasksResult, Lease, NextOutcome, ReportBody, ReportResult, Task, TaskDetail, TaskPage,
+  CreateTasksBody, CreateTasksResult, Lease, NextOutcome, ReportBody, ReportResult, Task, TaskDetail, TaskPage,
 } from '../schemas/tasks.js'
 import type { ProjectSummary, Status, Worker } from '../schemas/workers.js'
 import type { AnswerBody, Escalation, ReviewBody } from '../schemas/workflow.js'
-import type { CheckResult } from '../schemas/checks.js'
 import type { ProjectMetrics } from '../schemas/metrics.js'
 import type { ClaimFilter, Store, StoreChange, StoreHealth, StoreTx, TaskListQuery } from '../store/store.js'
-import { runChecks } from '../checks/run-checks.js'
-import { matchesStored as globMatches } from './file-globs.js'
 import { prepareBatch } from './batch-input.js'
 import * as ops from './operations.js'
 import { createTasks } from './create-ops.js'
 import * as workflow from './workflow-ops.js'
-import { groupKey } from './parked-polls.js'
 import { assigned, empty, finished, PollDispatcher, type HandedOut } from './dispatch.js'
 import { LifecycleTimers } from './lifecycle-timers.js'
 import { LifecycleViews } from './lifecycle-views.js'
+import { ReportPath } from './report-path.js'
 import { WORKFLOW_DEFAULTS, type LifecycleConfig, type WorkflowConfig } from './lifecycle-config.js'
 import { PresenceTable } from './presence.js'
 import { DEFAULT_PROJECT, toSpec } from './task-spec.js'
@@ -58,6 +56,8 @@ export class TaskLifecycle {
   private readonly timers: LifecycleTimers
   /** The read-only views (escalations, workers, status, tasks, projects, metrics). */
   private readonly views: LifecycleViews
+  /** `report`, with its checks and the claim or poll that may follow it. */
+  private readonly reportPath: ReportPath
   /** Set once a claim passed a task over for overlapping writes: from then on, a working task stopping wakes parked polls. */
   private readonly claimNotes: ops.ClaimNotes = {}
   /** What each worker last polled for, for the `unclaimable` escalation. */
@@ -101,6 +101,20 @@ export class TaskLifecycle {
       pollFilters: this.pollFilters,
       offlineMs: config.offlineMs,
       unclaimableMs: this.workflow.unclaimableMs,
+    })
+    this.reportPath = new ReportPath({
+      store,
+      log,
+      now,
+      polls: this.polls,
+      claimNotes: this.claimNotes,
+      workflow: this.workflow,
+      stopped: () => this.stopped,
+      leaseDue: (a) => this.timers.leaseDue(a),
+      availableDue: (at) => this.timers.availableDue(at),
+      afterCommit: (what, fn) => this.afterCommit(what, fn),
+      touch: (worker) => this.touch(worker),
+      next: (worker, filter, waitMs, signal) => this.next(worker, filter, waitMs, signal),
     })
     this.unsubscribe = store.subscribe((change) => this.changed(change))
   }
@@ -203,88 +217,7 @@ export class TaskLifecycle {
    */
   async report (taskId: string, body: ReportBody, next?: { filter: ClaimFilter, waitMs: number, signal?: AbortSignal },
     idempotencyKey?: string): Promise<ReportResult> {
-    const inline = next !== undefined && this.mayClaimAtOnce(body.worker, next.signal)
-    let checkResults: CheckResult[] | undefined
-    for (;;) {
-      const now = this.now()
-      const handed: HandedOut = []
-      const policy: ops.ReportPolicy = {
-        checkResults,
-        maxCheckRejections: this.workflow.maxCheckRejections,
-        retryBaseMs: this.workflow.retryBaseMs,
-        retryMaxMs: this.workflow.retryMaxMs,
-        idempotencyKey,
-      }
-      // Report and next claim in one transaction (one commit per worker cycle); polls already parked for
-      // the same work are served first, in that transaction too (longest-waiting first). The claim may not
-      // fail the report: a refused claim (CoordError) leaves the report to commit alone and the poll below runs.
-      const { outcome, claimed } = await this.store.transact(async (tx) => {
-        const outcome = await ops.report(tx, taskId, body, now, policy)
-        if (outcome.kind !== 'accepted' || !inline) return { outcome, claimed: null }
-        const filter = (next as { filter: ClaimFilter }).filter
-        await this.polls.handOut(tx, [groupKey(filter)], now, handed)
-        const claimed = await ops.claim(tx, body.worker, filter, now, this.claimNotes).catch((err: unknown) => {
-          if (err instanceof CoordError) return null
-          throw err
-        })
-        return { outcome, claimed }
-      }).then((r) => {
-        // Answer the polls served in that transaction before they stop being reserved (as createTasks does).
-        this.polls.deliver(handed)
-        return r
-      }).finally(() => { this.polls.unreserve(handed) })
-      // The task has checks: run them outside the transaction (they read files, maybe run a command), then judge again.
-      if (outcome.kind === 'needs-checks') {
-        if (checkResults !== undefined) throw new Error(`task ${taskId} asked for its checks twice`)
-        checkResults = await this.runChecksFor(taskId, body)
-        continue
-      }
-      return this.reported(outcome, claimed, body, next)
-    }
-  }
-
-  /** Run the checks of `taskId` against its workspace for this report. */
-  private async runChecksFor (taskId: string, body: ReportBody): Promise<CheckResult[]> {
-    const t = await this.store.getTask(taskId)
-    if (t === null) return []
-    return runChecks(t.checks, {
-      root: t.workspace,
-      deliverables: body.deliverables ?? [],
-      declaredWrites: t.files.write,
-      globMatches,
-      commands: { enabled: this.workflow.commandChecks, timeoutMs: this.workflow.commandTimeoutMs },
-    })
-  }
-
-  /** After a report's commit: answer the hand-outs, throw a refusal, or build the answer (with the next task). */
-  private async reported (outcome: ops.ReportOutcome, claimed: Assignment | null, body: ReportBody,
-    next: { filter: ClaimFilter, waitMs: number, signal?: AbortSignal } | undefined): Promise<ReportResult> {
-    if (outcome.kind === 'refused') {
-      // A check rejection extended the lease; the worker carries on.
-      await this.afterCommit('presence', () => this.touch(body.worker))
-      throw outcome.error
-    }
-    if (outcome.kind !== 'accepted') throw new Error('report outcome not settled')
-    await this.afterCommit('presence', () => this.touch(body.worker))
-    if (outcome.retryAt !== undefined) this.timers.availableDue(outcome.retryAt)
-    const result: ReportResult = {
-      accepted: true,
-      duplicate: outcome.duplicate,
-      task: outcome.task,
-      ...(outcome.checks === undefined ? {} : { checks: outcome.checks }),
-      ...(outcome.undeclared === undefined ? {} : { undeclared: outcome.undeclared }),
-      ...(outcome.conflicts === undefined ? {} : { conflicts: outcome.conflicts }),
-    }
-    if (claimed !== null) {
-      this.timers.leaseDue(claimed)
-      result.next = assigned(claimed)
-    } else if (next !== undefined) {
-      result.next = await this.next(body.worker, next.filter, next.waitMs, next.signal).catch((err: unknown) => {
-        this.log.error({ err }, 'the next poll after a committed report failed; answering empty')
-        return empty()
-      })
-    }
-    return result
+    return this.reportPath.report(taskId, body, next, idempotencyKey)
   }
 
   /** `POST /tasks/{id}/cancel`. @throws CoordError TASK_NOT_FOUND, TASK_FINISHED */
@@ -379,11 +312,6 @@ export class TaskLifecycle {
 
   listProjects (): Promise<ProjectSummary[]> {
     return this.views.listProjects()
-  }
-
-  /** Whether a worker's next claim may run at once, inside its report's transaction (not while it has a poll parked elsewhere). */
-  private mayClaimAtOnce (worker: string, signal: AbortSignal | undefined): boolean {
-    return !this.stopped && signal?.aborted !== true && !this.polls.has(worker)
   }
 
   /** Run post-commit work; a failure is logged, never answered. */
