@@ -5,6 +5,7 @@ import t, { type Test } from 'tap'
 import { Compile } from 'typebox/compile'
 import { EventData } from '../src/lifecycle/events.js'
 import * as ops from '../src/lifecycle/operations.js'
+import { report, type ReportPolicy } from '../src/lifecycle/report-ops.js'
 import { createTasks } from '../src/lifecycle/create-ops.js'
 import { toSpec } from '../src/lifecycle/task-spec.js'
 import type { ReportBody, TaskInput } from '../src/schemas/tasks.js'
@@ -15,7 +16,7 @@ import { storeFactories } from './stores.js'
 const defaults = { leaseMs: 60_000, maxAttempts: 2 }
 const T0 = 1_800_000_000_000
 /** No checks in these tasks; failed attempts are retried at once. */
-const POLICY: ops.ReportPolicy = { maxCheckRejections: 3, retryBaseMs: 0, retryMaxMs: 0 }
+const POLICY: ReportPolicy = { maxCheckRejections: 3, retryBaseMs: 0, retryMaxMs: 0 }
 
 function harness (store: Store) {
   return {
@@ -23,7 +24,7 @@ function harness (store: Store) {
       store.transact((tx) => createTasks(tx, project, inputs, inputs.map((i) => toSpec(i, project, defaults)), close, now)),
     claim: (worker: string, filter: ClaimFilter = {}, now = T0) => store.transact((tx) => ops.claim(tx, worker, filter, now)),
     report: async (taskId: string, body: ReportBody, now = T0) => {
-      const out = await store.transact((tx) => ops.report(tx, taskId, body, now, POLICY))
+      const out = await store.transact((tx) => report(tx, taskId, body, now, POLICY))
       if (out.kind === 'refused') throw out.error
       if (out.kind !== 'accepted') throw new Error(`unexpected outcome ${out.kind}`)
       return out

@@ -16,9 +16,6 @@ import { storedOverlaps as writeOverlaps } from './file-globs.js'
 import { afterUnsuccessfulAttempt, attemptsAfterRelease, cancelRefusal, judge, OPEN_STATES, projectDone } from './rules.js'
 import { cancelDependents } from './workflow-ops.js'
 
-// The report rules live in report-ops.ts; callers keep reaching them as `ops.report`, `ops.ReportPolicy`, ...
-export { report, reportedTask, type Conflict, type ReportOutcome, type ReportPolicy } from './report-ops.js'
-
 /** What a claim noticed: whether a task was passed over because its writes overlap a working task's. */
 export interface ClaimNotes {
   heldByFiles?: boolean

@@ -1,8 +1,8 @@
 /**
  * The report of a worker on its task, as a function of one store transaction: the verdict on the lease
  * (`judged`), the task's checks, the conflicts with other working tasks' declared writes, and the state,
- * result and events that follow. `TaskLifecycle` runs `report` inside `store.transact` (via the
- * re-export in `operations.ts`); stores only persist.
+ * result and events that follow. The lifecycle's report path (`report-path.ts`) runs `report` inside
+ * `store.transact`; stores only persist. Shared helpers (`judged`, `requireTask`, …) come from `operations.ts`.
  *
  * Times are epoch ms (`now`); API objects carry ISO strings.
  */
@@ -15,7 +15,6 @@ import { matchesStored as globMatches } from './file-globs.js'
 import { afterReport, keptDetails, retryBackoffMs } from './rules.js'
 import { cancelDependents, completeTask } from './workflow-ops.js'
 import { workspaceRelative } from '../checks/workspace.js'
-// operations.ts re-exports this module; the cycle is safe because both only use each other's functions at call time.
 import { judged, leaseView, requireTask, settleProject } from './operations.js'
 
 /** A report's outcome: accepted (possibly a duplicate), refused with the error to answer after commit, or

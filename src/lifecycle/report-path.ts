@@ -17,6 +17,7 @@ import type { ClaimFilter, Store } from '../store/store.js'
 import { runChecks } from '../checks/run-checks.js'
 import { matchesStored as globMatches } from './file-globs.js'
 import * as ops from './operations.js'
+import { report, type ReportOutcome, type ReportPolicy } from './report-ops.js'
 import { groupKey } from './parked-polls.js'
 import { assigned, empty, type HandedOut, type PollDispatcher } from './dispatch.js'
 import type { WorkflowConfig } from './lifecycle-config.js'
@@ -70,7 +71,7 @@ export class ReportPath {
     for (;;) {
       const now = this.deps.now()
       const handed: HandedOut = []
-      const policy: ops.ReportPolicy = {
+      const policy: ReportPolicy = {
         checkResults,
         maxCheckRejections: workflow.maxCheckRejections,
         retryBaseMs: workflow.retryBaseMs,
@@ -81,7 +82,7 @@ export class ReportPath {
       // the same work are served first, in that transaction too (longest-waiting first). The claim may not
       // fail the report: a refused claim (CoordError) leaves the report to commit alone and the poll below runs.
       const { outcome, claimed } = await store.transact(async (tx) => {
-        const outcome = await ops.report(tx, taskId, body, now, policy)
+        const outcome = await report(tx, taskId, body, now, policy)
         if (outcome.kind !== 'accepted' || !inline) return { outcome, claimed: null }
         const filter = (next as { filter: ClaimFilter }).filter
         await polls.handOut(tx, [groupKey(filter)], now, handed)
@@ -124,7 +125,7 @@ export class ReportPath {
   }
 
   /** After a report's commit: answer the hand-outs, throw a refusal, or build the answer (with the next task). */
-  private async reported (outcome: ops.ReportOutcome, claimed: Assignment | null, body: ReportBody,
+  private async reported (outcome: ReportOutcome, claimed: Assignment | null, body: ReportBody,
     next: ReportNext | undefined): Promise<ReportResult> {
     const { afterCommit, touch } = this.deps
     if (outcome.kind === 'refused') {
