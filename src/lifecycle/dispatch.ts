@@ -28,7 +28,7 @@ export const empty = (): NextOutcome => ({ status: 'empty', message: EMPTY_MESSA
 export const finished = (): NextOutcome => ({ status: 'finished', message: FINISHED_MESSAGE })
 
 /** Polls given a task by a hand-out, with the task each got; filled by `handOut`, answered by `deliver`. */
-export type HandedOut = Array<{ poll: ParkedPoll, a: Assignment }>
+type HandedOut = Array<{ poll: ParkedPoll, a: Assignment }>
 
 /** What the dispatcher takes from the lifecycle. */
 export interface DispatchDeps {
@@ -93,15 +93,33 @@ export class PollDispatcher {
   }
 
   /**
-   * Claim just-posted tasks for the polls parked on them, inside the post's own transaction, so a
-   * parked worker has its task in the tick the post commits (no second commit, no read per waiter).
-   * Longest-waiting first, group by group, until a group's claim finds nothing. A claim the rules
-   * refuse (CoordError) skips that poll and leaves the post intact.
-   * Each poll handed a task is marked reserved: the caller must `deliver(handed)` after the commit and
-   * `unreserve(handed)` once the transaction has ended, committed or not.
+   * Run `fn` in one store transaction that may hand tasks to parked polls: `fn` calls `serve(groups)` for
+   * the groups of polls its change concerns (see `handOut`). After the commit the polls served are
+   * answered; then, committed or not, they stop being reserved — in that order, so the dispatch loop
+   * never claims again for a poll that already has its task.
+   * @param now epoch ms, the time of the claims
+   * @throws whatever `fn` or the transaction throws (nothing was then handed out)
+   */
+  async transactServing<T> (now: number, fn: (tx: StoreTx, serve: (groups: string[]) => Promise<void>) => Promise<T>): Promise<T> {
+    const handed: HandedOut = []
+    try {
+      const out = await this.deps.store.transact((tx) => fn(tx, (groups) => this.handOut(tx, groups, now, handed)))
+      this.deliver(handed)
+      return out
+    } finally {
+      this.unreserve(handed)
+    }
+  }
+
+  /**
+   * Claim just-posted tasks for the polls parked on them, inside the post's (or report's) own
+   * transaction, so a parked worker has its task in the tick it commits (no second commit, no read per
+   * waiter). Longest-waiting first, group by group, until a group's claim finds nothing. A claim the
+   * rules refuse (CoordError) skips that poll and leaves the change intact. Each poll handed a task is
+   * marked reserved until `transactServing` delivers and unreserves it.
    * @throws whatever a claim throws other than CoordError (the caller's transaction then rolls back)
    */
-  async handOut (tx: StoreTx, groups: string[], now: number, handed: HandedOut): Promise<void> {
+  private async handOut (tx: StoreTx, groups: string[], now: number, handed: HandedOut): Promise<void> {
     for (const group of groups) {
       for (const poll of this.polls.inGroup(group)) {
         if (this.reserved.has(poll)) continue
@@ -120,7 +138,7 @@ export class PollDispatcher {
   }
 
   /** Answer the polls that got a task in a committed hand-out; give back the tasks of those that left meanwhile. */
-  deliver (handed: HandedOut): void {
+  private deliver (handed: HandedOut): void {
     for (const { poll, a } of handed) {
       this.deps.leaseDue(a)
       void this.answerOrRelease(poll, a)
@@ -128,7 +146,7 @@ export class PollDispatcher {
   }
 
   /** The hand-out's transaction has ended: the dispatch loop may claim for its polls again. */
-  unreserve (handed: HandedOut): void {
+  private unreserve (handed: HandedOut): void {
     for (const { poll } of handed) this.reserved.delete(poll)
   }
 

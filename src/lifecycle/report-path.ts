@@ -19,7 +19,7 @@ import { matchesStored as globMatches } from './file-globs.js'
 import * as ops from './operations.js'
 import { report, type ReportOutcome, type ReportPolicy } from './report-ops.js'
 import { groupKey } from './parked-polls.js'
-import { assigned, empty, type HandedOut, type PollDispatcher } from './dispatch.js'
+import { assigned, empty, type PollDispatcher } from './dispatch.js'
 import type { WorkflowConfig } from './lifecycle-config.js'
 
 /** The worker's next long poll to run after its report: `waitMs` in ms; `signal` aborts when the client disconnects. */
@@ -65,12 +65,11 @@ export class ReportPath {
    * @throws CoordError (409) the refusal, when the report was refused (it is kept in the task history)
    */
   async report (taskId: string, body: ReportBody, next?: ReportNext, idempotencyKey?: string): Promise<ReportResult> {
-    const { store, polls, workflow } = this.deps
+    const { polls, workflow } = this.deps
     const inline = next !== undefined && this.mayClaimAtOnce(body.worker, next.signal)
     let checkResults: CheckResult[] | undefined
     for (;;) {
       const now = this.deps.now()
-      const handed: HandedOut = []
       const policy: ReportPolicy = {
         checkResults,
         maxCheckRejections: workflow.maxCheckRejections,
@@ -81,21 +80,17 @@ export class ReportPath {
       // Report and next claim in one transaction (one commit per worker cycle); polls already parked for
       // the same work are served first, in that transaction too (longest-waiting first). The claim may not
       // fail the report: a refused claim (CoordError) leaves the report to commit alone and the poll below runs.
-      const { outcome, claimed } = await store.transact(async (tx) => {
+      const { outcome, claimed } = await polls.transactServing(now, async (tx, serve) => {
         const outcome = await report(tx, taskId, body, now, policy)
         if (outcome.kind !== 'accepted' || !inline) return { outcome, claimed: null }
         const filter = (next as { filter: ClaimFilter }).filter
-        await polls.handOut(tx, [groupKey(filter)], now, handed)
+        await serve([groupKey(filter)])
         const claimed = await ops.claim(tx, body.worker, filter, now, this.deps.claimNotes).catch((err: unknown) => {
           if (err instanceof CoordError) return null
           throw err
         })
         return { outcome, claimed }
-      }).then((r) => {
-        // Answer the polls served in that transaction before they stop being reserved (as createTasks does).
-        polls.deliver(handed)
-        return r
-      }).finally(() => { polls.unreserve(handed) })
+      })
       // The task has checks: run them outside the transaction (they read files, maybe run a command), then judge again.
       if (outcome.kind === 'needs-checks') {
         if (checkResults !== undefined) throw new Error(`task ${taskId} asked for its checks twice`)

@@ -28,10 +28,10 @@ import { prepareBatch } from './batch-input.js'
 import * as ops from './operations.js'
 import { createTasks } from './create-ops.js'
 import * as workflow from './workflow-ops.js'
-import { assigned, empty, finished, PollDispatcher, type HandedOut } from './dispatch.js'
+import { assigned, empty, finished, PollDispatcher } from './dispatch.js'
 import { LifecycleTimers } from './lifecycle-timers.js'
 import { LifecycleViews } from './lifecycle-views.js'
-import { ReportPath } from './report-path.js'
+import { ReportPath, type ReportNext } from './report-path.js'
 import { WORKFLOW_DEFAULTS, type LifecycleConfig, type WorkflowConfig } from './lifecycle-config.js'
 import { PresenceTable } from './presence.js'
 import { DEFAULT_PROJECT, toSpec } from './task-spec.js'
@@ -157,18 +157,12 @@ export class TaskLifecycle {
     const batch = { review: body.review === true, workspace }
     const specs = body.tasks.map((t) => toSpec(t, project, { leaseMs: this.config.defaultLeaseMs, maxAttempts: this.config.defaultMaxAttempts }, batch))
     const now = this.now()
-    const handed: HandedOut = []
-    try {
-      const out = await this.store.transact(async (tx) => {
-        const out = await createTasks(tx, project, body.tasks, specs, body.close === true, now)
-        if (out.created.length > 0) await this.polls.handOut(tx, this.polls.groupsFor(new Set([project])), now, handed)
-        return out
-      })
-      this.polls.deliver(handed)
-      return { project, ...out }
-    } finally {
-      this.polls.unreserve(handed)
-    }
+    const out = await this.polls.transactServing(now, async (tx, serve) => {
+      const out = await createTasks(tx, project, body.tasks, specs, body.close === true, now)
+      if (out.created.length > 0) await serve(this.polls.groupsFor(new Set([project])))
+      return out
+    })
+    return { project, ...out }
   }
 
   /**
@@ -215,8 +209,7 @@ export class TaskLifecycle {
    * a failing `next` answers `empty` (poll again) rather than an error. The answer's `task` is the
    * slim `ReportedTask` (new state, retry, finish time): the reporter already has the rest.
    */
-  async report (taskId: string, body: ReportBody, next?: { filter: ClaimFilter, waitMs: number, signal?: AbortSignal },
-    idempotencyKey?: string): Promise<ReportResult> {
+  async report (taskId: string, body: ReportBody, next?: ReportNext, idempotencyKey?: string): Promise<ReportResult> {
     return this.reportPath.report(taskId, body, next, idempotencyKey)
   }
 
@@ -310,6 +303,7 @@ export class TaskLifecycle {
     return this.views.listTasks(query)
   }
 
+  /** Every project with its task counts, oldest first. */
   listProjects (): Promise<ProjectSummary[]> {
     return this.views.listProjects()
   }
