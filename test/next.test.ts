@@ -2,7 +2,8 @@
 // for a client that hung up, serves the longest-waiting worker first, and says 410 when a project is done.
 import t from 'tap'
 import { request } from 'undici'
-import { claim, eventually, listen, post, postTasks } from './helper.js'
+import { claim, eventually, listen, post, postTasks, report } from './helper.js'
+import type { Store } from '../src/store/store.js'
 
 async function poll (url: string, worker: string, wait: number, extra = '', signal?: AbortSignal) {
   const res = await request(`${url}/tasks/next?worker=${worker}&wait=${wait}${extra}`, signal === undefined ? {} : { signal })
@@ -64,6 +65,32 @@ t.test('the same worker polling again gets its live lease back', async (t) => {
   t.equal(again.body.lease.leaseId, first.body.lease.leaseId)
   t.equal(again.body.resumed, true)
   t.equal((await app.inject('/tasks/b')).json().task.state, 'submitted', 'no second task was leased')
+})
+
+t.test('parked polls woken together are served in one transaction, not a commit each', async (t) => {
+  let transactions = 0
+  const counting = (store: Store): Store => new Proxy(store, {
+    get (target, prop) {
+      if (prop === 'transact') return (fn: Parameters<Store['transact']>[0]) => { transactions++; return target.transact(fn) }
+      const v = Reflect.get(target, prop) as unknown
+      return typeof v === 'function' ? v.bind(target) : v
+    },
+  })
+  const { app, url } = await listen(t, {}, counting)
+  const ids = Array.from({ length: 20 }, (_, i) => `after-${i}`)
+  await postTasks(app, ['gate'])
+  await postTasks(app, ids, { dependsOn: ['gate'] })
+  const gate = await claim(app, 'g', '&project=p1')
+  const workers = ids.map((_, i) => `w${i}`)
+  const polls = workers.map((w) => poll(url, w, 10, '&project=p1'))
+  t.ok(await eventually(async () => (await waitingWorkers(url)).length === 20), 'all 20 polls are parked')
+  transactions = 0
+  t.equal((await report(app, gate)).statusCode, 200, 'the gate is completed: its 20 dependents become ready at once')
+  const got = await Promise.all(polls)
+  t.ok(got.every((r) => r.status === 200), 'every parked poll got a task')
+  t.same(got.map((r) => r.body.task.id).sort(), [...ids].sort(), 'each dependent went to one poll')
+  // The report is one; claiming poll by poll would add 20, each waiting for the previous one's fsync.
+  t.ok(transactions <= 4, `the report and 20 claims took ${transactions} transactions`)
 })
 
 t.test('the longest-waiting worker is served first', async (t) => {

@@ -175,20 +175,69 @@ export class PollDispatcher {
     }
   }
 
-  /** Claim for the group's polls, oldest first, until the queue has nothing for them. */
+  /**
+   * Claim for the group's polls, oldest first, until the queue has nothing for them. Each round claims
+   * for every poll parked at its start in one transaction, so polls that parked together share one
+   * commit (and one fsync) instead of queueing behind a commit each.
+   */
   private async serve (group: string): Promise<void> {
-    const taken = (p: ParkedPoll): boolean => this.reserved.has(p)
-    for (let poll = this.polls.head(group, taken); poll !== undefined; poll = this.polls.head(group, taken)) {
-      const a = await this.claimFor(poll)
-      if (a === undefined) return
-      if (a === null) {
-        if (await this.deps.store.isFinished(poll.filter.project).catch(() => false)) {
+    for (;;) {
+      const polls = this.polls.inGroup(group).filter((p) => !this.reserved.has(p))
+      if (polls.length === 0) return
+      const round = await this.claimRound(polls)
+      if (round === undefined) return
+      this.deliver(round.handed)
+      this.unreserve(round.handed)
+      for (const p of round.refused) this.polls.settle(p, empty())
+      if (round.dry) {
+        const head = this.polls.head(group)
+        if (head !== undefined && await this.deps.store.isFinished(head.filter.project).catch(() => false)) {
           for (let p = this.polls.head(group); p !== undefined; p = this.polls.head(group)) this.polls.settle(p, finished())
         }
         await this.serveReserved(group)
         return
       }
-      await this.answerOrRelease(poll, a)
+      if (round.handed.length === 0 && round.refused.length === 0) return
+    }
+  }
+
+  /**
+   * One transaction claiming for `polls` in order until the queue has nothing (`dry`). A poll that left
+   * or was handed a task meanwhile is passed over; one the rules refuse (CoordError below 500) is
+   * returned in `refused`, to be answered `empty`. Undefined when the transaction failed (logged; the
+   * polls stay parked until the next change or their timeout).
+   */
+  private async claimRound (polls: ParkedPoll[]): Promise<{ handed: HandedOut, refused: ParkedPoll[], dry: boolean } | undefined> {
+    const handed: HandedOut = []
+    const refused: ParkedPoll[] = []
+    let dry = false
+    try {
+      const now = this.deps.now()
+      await this.deps.store.transact(async (tx) => {
+        for (const poll of polls) {
+          if (!this.polls.holds(poll) || this.reserved.has(poll)) continue
+          const a = await ops.claim(tx, poll.worker, poll.filter, now, this.deps.claimNotes).catch((err: unknown) => {
+            if (err instanceof CoordError && err.statusCode < 500) return undefined
+            throw err
+          })
+          if (a === null) {
+            dry = true
+            return
+          }
+          if (a === undefined) {
+            refused.push(poll)
+            continue
+          }
+          handed.push({ poll, a })
+          this.reserved.add(poll)
+        }
+      })
+      return { handed, refused, dry }
+    } catch (err) {
+      // Storage trouble: the polls stay parked until the next change or their timeout.
+      this.deps.log.error({ err, workers: polls.map((p) => p.worker) }, 'claim for parked polls failed')
+      this.unreserve(handed)
+      return undefined
     }
   }
 
