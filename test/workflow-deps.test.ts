@@ -168,3 +168,15 @@ t.test('a late completed report on a dead-lettered task completes it and its can
   t.equal((await app.inject('/tasks/after')).json().task.state, 'submitted')
   t.equal((await claim(app, 'w2')).task.id, 'after')
 })
+
+t.test('GET /status lists a held task however many plain tasks are queued before it', async (t) => {
+  const app = await build(t)
+  const plain = Array.from({ length: 600 }, (_, i) => ({ id: `plain-${i}`, description: 'plain' }))
+  t.equal((await post(app, '/tasks', batch([{ id: 'gate', description: 'gate' }, ...plain]))).statusCode, 201)
+  t.equal((await post(app, '/tasks', batch([{ id: 'late', description: 'late', dependsOn: ['gate'] }]))).statusCode, 201)
+  for (const url of ['/status?project=p', '/status']) {
+    const status = (await app.inject(url)).json()
+    t.equal(status.queued, 602, `${url}: 602 queued`)
+    t.same(status.held.map((h: any) => [h.taskId, h.kind]), [['late', 'dependencies']], `${url}: the one held task is listed, behind 601 others`)
+  }
+})

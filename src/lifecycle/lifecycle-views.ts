@@ -89,14 +89,14 @@ export class LifecycleViews {
     return { workers, nextAfter: stored.nextAfter }
   }
 
-  /** Counts for one project, or for all when `project` is undefined; `held` lists at most 100 held tasks. */
+  /** Counts for one project, or for all when `project` is undefined; `held` lists at most 100 held tasks (looked for among the 500 oldest that can be held). */
   async status (project?: string): Promise<Status> {
     const projects = await this.deps.store.listProjects(project)
     const counts = { submitted: 0, working: 0, 'input-required': 0, 'review-required': 0, completed: 0, failed: 0, canceled: 0 }
     for (const p of projects) for (const k of Object.keys(counts) as Array<keyof typeof counts>) counts[k] += p.counts[k]
     const { workers } = await this.listWorkers({ limit: Number.MAX_SAFE_INTEGER })
     const tally = (s: Worker['state']): number => workers.filter((w) => w.state === s).length
-    const held = (await this.listTasks({ project, state: 'submitted', limit: 500 })).tasks
+    const held = (await this.withHolds(await this.deps.store.listMaybeHeld(project, 500)))
       .flatMap((t) => (t.hold == null ? [] : [{ taskId: t.id, project: t.project, kind: t.hold.kind, message: t.hold.message }])).slice(0, 100)
     return {
       project: project ?? null,

@@ -27,6 +27,37 @@ const sqlIntLease = sqlInt('lease_ms')
 export const ATTENTION_SQL = `${TASK_SELECT} WHERE t.project IN (SELECT name FROM projects WHERE @project IS NULL OR name = @project)
   AND t.state = @state ORDER BY t.updated_at, t.seq LIMIT @limit`
 
+/** `listTasks`' statement for the filters `q` gives, built once per shape. */
+const listSqls = new Map<string, string>()
+/**
+ * Only the filters given appear in the WHERE clause (no `@x IS NULL OR ...`), so SQLite can use an index:
+ * with a project and a state it walks `tasks_project_state`, whose entries for one (project, state) are
+ * already in posting order (the index ends with the rowid, which is `seq`).
+ */
+export function listSql (q: Pick<TaskListQuery, 'project' | 'state' | 'type' | 'worker'>): string {
+  const key = `${String(q.project !== undefined)}${String(q.state !== undefined)}${String(q.type !== undefined)}${String(q.worker !== undefined)}`
+  let sql = listSqls.get(key)
+  if (sql === undefined) {
+    const where = [
+      't.seq > @after',
+      ...(q.project === undefined ? [] : ['t.project = @project']),
+      ...(q.state === undefined ? [] : ['t.state = @state']),
+      ...(q.type === undefined ? [] : ['t.type = @type']),
+      ...(q.worker === undefined ? [] : ['EXISTS (SELECT 1 FROM leases x WHERE x.id = t.lease_id AND x.worker = @worker)']),
+    ]
+    listSqls.set(key, sql = `${TASK_SELECT} WHERE ${where.join(' AND ')} ORDER BY t.seq LIMIT @limit`)
+  }
+  return sql
+}
+
+/** The condition of the partial index `tasks_maybe_held` (migration 005), spelled the same so SQLite can use it. */
+const MAYBE_HELD = "t.state = 'submitted' AND (t.depends_on <> '[]' OR t.available_at > 0 OR t.has_writes = 1)"
+const MAYBE_HELD_FROM = TASK_SELECT.replace('FROM tasks t ', 'FROM tasks t INDEXED BY tasks_maybe_held ')
+/** `listMaybeHeld` for one project: the index gives posting order. */
+export const MAYBE_HELD_PROJECT_SQL = `${MAYBE_HELD_FROM} WHERE t.project = @project AND ${MAYBE_HELD} ORDER BY t.seq LIMIT @limit`
+/** `listMaybeHeld` across projects: every candidate, sorted (they are the few submitted tasks that can be held). */
+export const MAYBE_HELD_SQL = `${MAYBE_HELD_FROM} WHERE ${MAYBE_HELD} ORDER BY t.seq LIMIT @limit`
+
 export class SqliteReads {
   /** Prepared statements by SQL text. */
   protected readonly sql: Statements
@@ -171,15 +202,21 @@ export class SqliteReads {
 
   async listTasks (q: TaskListQuery): Promise<TaskPage> {
     return this.read(() => {
-      const rows = this.sql(`${TASK_SELECT} WHERE t.seq > @after AND (@project IS NULL OR t.project = @project)
-        AND (@state IS NULL OR t.state = @state) AND (@type IS NULL OR t.type = @type)
-        AND (@worker IS NULL OR EXISTS (SELECT 1 FROM leases x WHERE x.id = t.lease_id AND x.worker = @worker))
-        ORDER BY t.seq LIMIT @limit`).all({
-        after: q.after ?? 0, project: q.project ?? null, state: q.state ?? null, type: q.type ?? null, worker: q.worker ?? null, limit: q.limit + 1,
-      }) as TaskRow[]
+      const params: Record<string, unknown> = { after: q.after ?? 0, limit: q.limit + 1 }
+      for (const k of ['project', 'state', 'type', 'worker'] as const) if (q[k] !== undefined) params[k] = q[k]
+      const rows = this.sql(listSql(q)).all(params) as TaskRow[]
       const more = rows.length > q.limit
       const page = rows.slice(0, q.limit)
       return { tasks: page.map(toTask), nextAfter: more ? (page[page.length - 1] as TaskRow).seq : null }
+    })
+  }
+
+  async listMaybeHeld (project: string | undefined, limit: number): Promise<Task[]> {
+    return this.read(() => {
+      const rows = project === undefined
+        ? this.sql(MAYBE_HELD_SQL).all({ limit }) as TaskRow[]
+        : this.sql(MAYBE_HELD_PROJECT_SQL).all({ project, limit }) as TaskRow[]
+      return rows.map(toTask)
     })
   }
 

@@ -279,7 +279,15 @@ export interface Store {
   getTask (taskId: string): Promise<Task | null>
   /** A task with its history, each list capped at `page.limit` (oldest first). */
   getHistory (taskId: string, page: HistoryPage): Promise<TaskDetail | null>
+  /** Tasks in posting order, filtered by every field given; each filter shape is served by an index where one exists. */
   listTasks (query: TaskListQuery): Promise<TaskPage>
+  /**
+   * The submitted tasks of `project` (or of every project) that can be held at all, oldest first, at most
+   * `limit`: those with dependencies, an `availableAt` (backoff or reservation) or declared writes. Whether
+   * each one is held right now is for the caller to tell (`holdOf`). Cost grows with these tasks only,
+   * not with the plain ones queued beside them.
+   */
+  listMaybeHeld (project: string | undefined, limit: number): Promise<Task[]>
   /** Workers in order of first request; `after` is the previous page's `nextAfter` (an opaque number). */
   listWorkers (page: { after?: number | undefined, limit: number }): Promise<{ workers: WorkerRow[], nextAfter: number | null }>
   listProjects (project?: string): Promise<ProjectSummary[]>
