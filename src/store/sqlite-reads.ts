@@ -54,9 +54,7 @@ export function listSql (q: Pick<TaskListQuery, 'project' | 'state' | 'type' | '
 const MAYBE_HELD = "t.state = 'submitted' AND (t.depends_on <> '[]' OR t.available_at > 0 OR t.has_writes = 1)"
 const MAYBE_HELD_FROM = TASK_SELECT.replace('FROM tasks t ', 'FROM tasks t INDEXED BY tasks_maybe_held ')
 /** `listMaybeHeld` for one project: the index gives posting order. */
-export const MAYBE_HELD_PROJECT_SQL = `${MAYBE_HELD_FROM} WHERE t.project = @project AND ${MAYBE_HELD} ORDER BY t.seq LIMIT @limit`
-/** `listMaybeHeld` across projects: every candidate, sorted (they are the few submitted tasks that can be held). */
-export const MAYBE_HELD_SQL = `${MAYBE_HELD_FROM} WHERE ${MAYBE_HELD} ORDER BY t.seq LIMIT @limit`
+export const MAYBE_HELD_SQL = `${MAYBE_HELD_FROM} WHERE t.project = @project AND ${MAYBE_HELD} ORDER BY t.seq LIMIT @limit`
 
 export class SqliteReads {
   /** Prepared statements by SQL text. */
@@ -213,10 +211,13 @@ export class SqliteReads {
 
   async listMaybeHeld (project: string | undefined, limit: number): Promise<Task[]> {
     return this.read(() => {
-      const rows = project === undefined
-        ? this.sql(MAYBE_HELD_SQL).all({ limit }) as TaskRow[]
-        : this.sql(MAYBE_HELD_PROJECT_SQL).all({ project, limit }) as TaskRow[]
-      return rows.map(toTask)
+      // Across projects: the oldest `limit` of each project (an index walk each), merged. One statement
+      // over every project would sort all their candidates, and in a project whose tasks all declare
+      // writes that is its whole queue.
+      const names = project === undefined ? this.sql('SELECT name FROM projects').pluck().all() as string[] : [project]
+      const rows = names.flatMap((p) => this.sql(MAYBE_HELD_SQL).all({ project: p, limit }) as TaskRow[])
+      if (names.length > 1) rows.sort((a, b) => a.seq - b.seq)
+      return rows.slice(0, limit).map(toTask)
     })
   }
 
