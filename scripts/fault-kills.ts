@@ -76,7 +76,9 @@ for (; kills < KILLS && !state.finished; kills++) {
   // Kill at a random point of each of KILLS + 1 equal slices of the work (by acknowledged reports),
   // so the kills land among the reports however fast the machine runs.
   const at = Math.floor((kills + 0.2 + 0.8 * Math.random()) * TASKS / (KILLS + 1))
-  while (acknowledged.size < at && !state.finished) await new Promise((resolve) => setTimeout(resolve, 2))
+  // Bounded: a server that stopped making progress is killed anyway (the checks afterwards tell).
+  const giveUp = Date.now() + 30_000
+  while (acknowledged.size < at && !state.finished && Date.now() < giveUp) await new Promise((resolve) => setTimeout(resolve, 2))
   if (state.finished) break
   const exited = new Promise((resolve) => child?.once('exit', resolve))
   child?.kill('SIGKILL')

@@ -33,7 +33,7 @@ export const empty = (): NextOutcome => ({ status: 'empty', message: EMPTY_MESSA
 /** The outcome of a poll whose project is closed with every task finished. */
 export const finished = (): NextOutcome => ({ status: 'finished', message: FINISHED_MESSAGE })
 
-/** Polls given a task by a hand-out, with the task each got; filled by `handOut`, answered by `deliver`. */
+/** Polls given a task by a claim made for them, with the task each got; filled by `claimInto`, answered by `deliver`. */
 type HandedOut = Array<{ poll: ParkedPoll, a: Assignment }>
 
 /** What the dispatcher takes from the lifecycle. */
@@ -126,21 +126,37 @@ export class PollDispatcher {
    * @throws whatever a claim throws other than CoordError (the caller's transaction then rolls back)
    */
   private async handOut (tx: StoreTx, groups: string[], now: number, handed: HandedOut): Promise<void> {
-    for (const group of groups) {
-      for (const poll of this.polls.inGroup(group)) {
-        if (this.reserved.has(poll)) continue
-        const a = await ops.claim(tx, poll.worker, poll.filter, now, this.deps.claimNotes).catch((err: unknown) => {
-          if (err instanceof CoordError) return undefined
-          throw err
-        })
-        if (a === null) break
-        // A resumed lease is one a claim made earlier in this batch (the dispatch loop's): that claim answers the poll.
-        if (a === undefined || a.resumed) continue
-        handed.push({ poll, a })
-        // Until the commit answers it, the dispatch loop must not claim for this poll again.
-        this.reserved.add(poll)
+    // A resumed lease is one a claim made earlier in this batch (the dispatch loop's): that claim answers the poll.
+    const opts = { skipResumed: true, refuses: () => true }
+    for (const group of groups) await this.claimInto(tx, this.polls.inGroup(group), now, { handed, refused: [] }, opts)
+  }
+
+  /**
+   * Claim in `tx` for `polls` in order until the queue has nothing for them; true then (dry). Each poll
+   * handed a task goes into `out.handed` and is reserved: until the commit answers it, no other claim may
+   * be made for it. Polls that left or are reserved already are passed over; a poll whose claim threw a
+   * CoordError that `opts.refuses` goes into `out.refused`; with `opts.skipResumed` a claim that found the
+   * worker's live lease is passed over too.
+   * @throws whatever a claim throws that `opts.refuses` does not (the transaction then rolls back)
+   */
+  private async claimInto (tx: StoreTx, polls: Iterable<ParkedPoll>, now: number, out: { handed: HandedOut, refused: ParkedPoll[] },
+    opts: { skipResumed: boolean, refuses: (err: CoordError) => boolean }): Promise<boolean> {
+    for (const poll of polls) {
+      if (!this.polls.holds(poll) || this.reserved.has(poll)) continue
+      const a = await ops.claim(tx, poll.worker, poll.filter, now, this.deps.claimNotes).catch((err: unknown) => {
+        if (err instanceof CoordError && opts.refuses(err)) return undefined
+        throw err
+      })
+      if (a === null) return true
+      if (a === undefined) {
+        out.refused.push(poll)
+        continue
       }
+      if (opts.skipResumed && a.resumed) continue
+      out.handed.push({ poll, a })
+      this.reserved.add(poll)
     }
+    return false
   }
 
   /** Answer the polls that got a task in a committed hand-out; give back the tasks of those that left meanwhile. */
@@ -188,7 +204,7 @@ export class PollDispatcher {
    */
   private async serve (group: string): Promise<void> {
     for (;;) {
-      const polls = this.polls.inGroup(group).filter((p) => !this.reserved.has(p)).slice(0, ROUND_MAX)
+      const polls = this.polls.oldest(group, ROUND_MAX, (p) => this.reserved.has(p))
       if (polls.length === 0) return
       const round = await this.claimRound(polls)
       if (round === undefined) return
@@ -214,35 +230,15 @@ export class PollDispatcher {
    * polls stay parked until the next change or their timeout).
    */
   private async claimRound (polls: ParkedPoll[]): Promise<{ handed: HandedOut, refused: ParkedPoll[], dry: boolean } | undefined> {
-    const handed: HandedOut = []
-    const refused: ParkedPoll[] = []
-    let dry = false
+    const out = { handed: [] as HandedOut, refused: [] as ParkedPoll[] }
     try {
       const now = this.deps.now()
-      await this.deps.store.transact(async (tx) => {
-        for (const poll of polls) {
-          if (!this.polls.holds(poll) || this.reserved.has(poll)) continue
-          const a = await ops.claim(tx, poll.worker, poll.filter, now, this.deps.claimNotes).catch((err: unknown) => {
-            if (err instanceof CoordError && err.statusCode < 500) return undefined
-            throw err
-          })
-          if (a === null) {
-            dry = true
-            return
-          }
-          if (a === undefined) {
-            refused.push(poll)
-            continue
-          }
-          handed.push({ poll, a })
-          this.reserved.add(poll)
-        }
-      })
-      return { handed, refused, dry }
+      const dry = await this.deps.store.transact((tx) => this.claimInto(tx, polls, now, out, { skipResumed: false, refuses: (err) => err.statusCode < 500 }))
+      return { ...out, dry }
     } catch (err) {
       // Storage trouble: the polls stay parked until the next change or their timeout.
       this.deps.log.error({ err, workers: polls.map((p) => p.worker) }, 'claim for parked polls failed')
-      this.unreserve(handed)
+      this.unreserve(out.handed)
       return undefined
     }
   }

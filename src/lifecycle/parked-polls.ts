@@ -82,6 +82,16 @@ export class ParkedPolls {
     return undefined
   }
 
+  /** Up to `n` polls of a group for which `skip` is false, oldest first (a copy), without copying the whole group. */
+  oldest (group: string, n: number, skip: (poll: ParkedPoll) => boolean): ParkedPoll[] {
+    const out: ParkedPoll[] = []
+    for (const entry of this.groups.get(group) ?? []) {
+      if (out.length === n) break
+      if (!skip(entry)) out.push(entry)
+    }
+    return out
+  }
+
   /** The polls of a group, oldest first (a copy: settling them while iterating is safe). */
   inGroup (group: string): ParkedPoll[] {
     return [...(this.groups.get(group) ?? [])]
