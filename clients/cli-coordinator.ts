@@ -181,6 +181,6 @@ export function addCoordinatorCommands (program: Command): void {
     .action(action(tasks))
 
   program.command('workers')
-    .description('Workers: idle / working / offline, current task, tasks completed.')
+    .description('Workers: working / waiting / idle / offline, current task, tasks completed.')
     .action(action(workers))
 }

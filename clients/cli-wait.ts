@@ -1,7 +1,8 @@
 /**
  * `coord wait`: the coordinator's one command for waiting, until the project is done, any or given
- * tasks finish, or something needs it (a task failed for good, a worker blocked, a task waiting for
- * review, a task escalated to the engineer, a worker offline).
+ * tasks finish, or something needs it (`needsAPerson` in wait-until.ts: a task failed for good, a
+ * worker blocked, a task waiting for review, a task escalated to the engineer, a worker that went
+ * offline and lost its task). Other projects' events and workers never end the wait.
  * The logic is `wait-until.ts` (shared with the MCP server); this file is options, output and the
  * saved cursor.
  *
@@ -54,7 +55,8 @@ export function addWaitCommand (program: Command): void {
   program.command('wait')
     .description('Wait until the project is done (default), any task finishes (--until any) or the given tasks finish (--task), and always also ' +
       'until something needs you: a task failed for good, a worker blocked with a question, a task waiting for your review (coord review), ' +
-      'a task escalated (its checks failed too often, or a file conflict; coord escalations), a worker gone offline. Prints each relevant event, ' +
+      'a task escalated (its checks failed too often, or a file conflict; coord escalations), a worker gone offline that lost its task (its lease ' +
+      'lapsed; a worker working within its lease is never offline). Only the watched project counts. Prints each relevant event, ' +
       'then the outcome (with --json: one compact JSON object per line, the last {"outcome":...}). Exit 0 done, 5 needs you, 2 time passed, 1 error.')
     .option('--project <name>', 'the project to watch (default: the named tasks\' project, or every project)')
     .option('--task <id>', 'wait until this task is finished (repeatable: until every one is)', collect)

@@ -210,7 +210,7 @@ export class CoordClient {
     return this.call('GET', '/projects', {})
   }
 
-  /** Workers with their derived state (idle / working / offline). */
+  /** Workers with their derived state (working / waiting / idle / offline). */
   listWorkers (): Promise<{ workers: Worker[] }> {
     return this.call('GET', '/workers', {})
   }

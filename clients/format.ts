@@ -114,7 +114,7 @@ export function formatStatus (s: Status): string {
     `${s.project === null ? 'All projects' : `Project ${s.project}`}: ${s.total} tasks${s.done ? ', DONE' : s.closed ? ', closed' : ''}`,
     `  ${counts(s.counts)}`,
     `  queued ${s.queued}, active leases ${s.activeLeases}`,
-    `Workers: idle ${s.workers.idle}, working ${s.workers.working}, offline ${s.workers.offline}, waiting in a poll ${s.workers.waiting}`,
+    `Workers: working ${s.workers.working}, waiting in a poll ${s.workers.waiting}, idle ${s.workers.idle}, offline ${s.workers.offline}`,
   ]
   if (s.held.length > 0) lines.push(`Held (queued, not offered now): ${s.held.length}`, ...s.held.map((h) => `  ${h.taskId} [${h.kind}] ${h.message}`))
   if (s.projects.length > 0) lines.push('Projects:')
@@ -174,6 +174,7 @@ export function formatHistory (h: TaskDetail): string {
 /** `GET /workers`: one line per worker. */
 export function formatWorkers (workers: Worker[]): string {
   if (workers.length === 0) return 'No workers yet (a worker registers with its first `coord next`).'
-  return workers.map((w) => `${w.id} [${w.state}${w.waiting ? ', waiting' : ''}] task=${w.currentTask ?? '-'} ` +
+  return workers.map((w) => `${w.id} [${w.state}] task=${w.currentTask ?? '-'}` +
+    `${w.leaseSecondsLeft === null ? '' : ` (lease ${w.leaseSecondsLeft} s left)`}${w.lostTask === null ? '' : ` lost=${w.lostTask}`} ` +
     `completed=${w.tasksCompleted} failed=${w.tasksFailed} last seen ${w.lastSeenAt}`).join('\n')
 }

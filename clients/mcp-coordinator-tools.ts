@@ -60,7 +60,7 @@ export function addCoordinatorTools (server: McpServer, session: McpSession): vo
   server.registerTool('project_status', {
     title: 'Project status',
     description: 'Counts of tasks by state (submitted, working, input-required, review-required, completed, failed, canceled), queue, held ' +
-      'tasks and why, leases, workers (idle / working / offline), and done (closed and every task finished). Without project: every project. ' +
+      'tasks and why, leases, workers (idle / waiting / working / offline), and done (closed and every task finished). Without project: every project. ' +
       'project_metrics has the numbers of how it went.',
     inputSchema: { project: idSchema('project').optional().describe('One project (default: all).') },
     annotations: { readOnlyHint: true, openWorldHint: false },
@@ -83,7 +83,8 @@ export function addCoordinatorTools (server: McpServer, session: McpSession): vo
     title: 'Wait until done or needed',
     description: 'Wait until the project is done (until "done", default), any of its tasks finishes (until "any"), or every task in `tasks` is ' +
       'finished, and always also until something needs you: a task failed for good, a worker blocked with a question, a task waiting for ' +
-      'your review, a task escalated (checks failed too often, file conflict), a worker gone offline. structuredContent.outcome: "done" = the ' +
+      'your review, a task escalated (checks failed too often, file conflict), a worker gone offline that lost its task (its lease lapsed; a worker ' +
+      'working within its lease is never offline). Other projects never wake it. structuredContent.outcome: "done" = the ' +
       'condition happened; "attention" = see structuredContent.attention (answer_task, review_task, re-post or cancel), then call wait_for again; ' +
       '"timeout" = nothing decisive within the wait, call wait_for again. Each call continues after the last event the previous one saw ' +
       '(saved, shared with `coord wait`), so nothing is missed or repeated.',

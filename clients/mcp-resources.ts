@@ -43,7 +43,7 @@ export function addResources (server: McpServer, session: McpSession): void {
 
   server.registerResource('workers', 'coord://workers', {
     title: 'Workers',
-    description: 'Every worker: idle / working / offline, its current task, tasks completed and failed.',
+    description: 'Every worker: working / waiting / idle / offline, its current task, tasks completed and failed.',
     mimeType: 'application/json',
   }, async (uri) => json(uri, await client.listWorkers()))
 }

@@ -1,8 +1,9 @@
 /**
  * What a coordinator waits for: the project done, any task finished, given tasks finished, or
- * something that needs it ("attention": a task failed for good, a worker blocked on a question, a
- * task waiting for review, a task escalated to the engineer (its checks failed too often, or a file
- * conflict), a worker gone offline). Shared by `coord wait` and the MCP server's `wait_for` tool; it only reads
+ * something that needs it ("attention", decided by `needsAPerson` alone: a task failed for good, a
+ * worker blocked on a question, a task waiting for review, a task escalated to the engineer (its
+ * checks failed too often, or a file conflict), a worker gone offline having lost its task). Only the
+ * watched project's events count. Shared by `coord wait` and the MCP server's `wait_for` tool; it only reads
  * through the typed `CoordClient`, and the caller keeps the event cursor.
  *
  * How: the current state first (finished tasks and a done project count at once), then the event
@@ -61,7 +62,7 @@ export interface Attention {
   seq: number
   taskId: string | null
   worker: string | null
-  /** The failure summary, the worker's question, the deliverables to review, why it was escalated, or when the worker was last seen. */
+  /** The failure summary, the worker's question, the deliverables to review, why it was escalated, or when the worker (that lost `taskId`) was last seen. */
   message: string
   /** task_escalated: the escalation kind (`checks`, `conflict`). */
   kind?: string
@@ -99,8 +100,23 @@ function finishedState (e: Event): TaskState | null {
   return null
 }
 
-/** The attention an event asks for, or null. */
-function attentionOf (e: Event): Attention | null {
+/**
+ * What needs a person: the one predicate `coord wait` and MCP `wait_for` wake on (exit 5 / outcome
+ * `attention`). An event needs the coordinator when
+ * - a task failed for good (`task.failed` with `final`),
+ * - a worker asks a question (`task.input_required`),
+ * - a task waits for review (`task.review_required`),
+ * - a task was escalated to the engineer (`task.escalated`),
+ * - a worker went offline having lost its task (`worker.offline` naming a task: its lease lapsed
+ *   without a heartbeat, so that chat has stopped; the task was re-offered or dead-lettered).
+ * Nothing else wakes a wait: a worker working within its lease is never offline, and one that goes
+ * quiet holding nothing (`worker.offline` without a task), `worker.online` and other workers' or other
+ * projects' events need no one. To wake on another event type, add it here.
+ * @param project the project watched (null = every project): an event of another project never wakes
+ * @returns the attention, or null when the event needs no one
+ */
+export function needsAPerson (e: Event, project: string | null): Attention | null {
+  if (project !== null && e.project !== project) return null
   const base = { seq: e.seq, taskId: e.taskId, worker: e.worker }
   if (e.type === 'task.failed' && e.data.final === true) return { ...base, reason: 'task_failed', message: String(e.data.summary ?? '') }
   if (e.type === 'task.input_required') return { ...base, reason: 'task_blocked', message: String(e.data.question ?? '') }
@@ -109,7 +125,7 @@ function attentionOf (e: Event): Attention | null {
     return { ...base, reason: 'task_review', message: files.length === 0 ? 'no deliverables named' : `deliverables: ${files.join(', ')}` }
   }
   if (e.type === 'task.escalated') return { ...base, reason: 'task_escalated', kind: String(e.data.kind ?? ''), message: String(e.data.message ?? '') }
-  if (e.type === 'worker.offline') return { ...base, reason: 'worker_offline', message: `last seen ${String(e.data.lastSeenAt ?? '?')}` }
+  if (e.type === 'worker.offline' && e.taskId !== null) return { ...base, reason: 'worker_offline', message: `last seen ${String(e.data.lastSeenAt ?? '?')}` }
   return null
 }
 
@@ -122,13 +138,16 @@ class Seen {
   /** A project.finished event since the status was last read. */
   projectFinished = false
 
-  /** @param states the named tasks' states by id (empty: every task counts) */
-  constructor (readonly states: Map<string, TaskState>) {}
+  /**
+   * @param states the named tasks' states by id (empty: every task counts)
+   * @param project the project watched, null for every project
+   */
+  constructor (readonly states: Map<string, TaskState>, readonly project: string | null) {}
 
   /** Take in one event; true when it matters to the coordinator (to print it). */
   see (e: Event): boolean {
     const state = finishedState(e)
-    const need = attentionOf(e)
+    const need = needsAPerson(e, this.project)
     const mine = this.states.size === 0 || (e.taskId !== null && this.states.has(e.taskId))
     if (state !== null && e.taskId !== null && mine) {
       this.finished.push({ taskId: e.taskId, state })
@@ -136,6 +155,7 @@ class Seen {
       this.anyFinished = true
     }
     if (e.type === 'project.finished') this.projectFinished = true
+    // A lost task that is not one of the named ones still needs the coordinator (a chat stopped).
     if (need !== null && (need.reason === 'worker_offline' || mine)) this.attention.push(need)
     return (state !== null && mine) || need !== null || e.type.startsWith('project.')
   }
@@ -169,7 +189,7 @@ export async function waitUntil (client: CoordClient, spec: WaitSpec, opts: Wait
   // `done` is read from the status (for all projects: every project done), at the start and after
   // a project.finished event; the other conditions follow from the events.
   const isDone = async (): Promise<boolean> => (await client.status(project ?? undefined)).done
-  const seen = new Seen(states)
+  const seen = new Seen(states, project)
   let met = until === 'done' && await isDone()
   let after = typeof spec.after === 'function' ? spec.after(project) : spec.after
   let drain = true
@@ -216,7 +236,7 @@ function describe (outcome: WaitResult['outcome'], condition: string, attention:
   const what = attention.map((a) => {
     const task = `task ${a.taskId ?? '?'}`
     switch (a.reason) {
-      case 'worker_offline': return `worker ${a.worker ?? '?'} went offline${a.taskId === null ? '' : ` holding ${task}`}`
+      case 'worker_offline': return `worker ${a.worker ?? '?'} went offline and lost ${task} (no heartbeat within its lease; the task was re-offered)`
       case 'task_blocked': return `${task} is blocked: ${a.message}`
       case 'task_review': return `${task} waits for your review (${a.message})`
       case 'task_escalated': return `${task} was escalated (${a.kind ?? '?'}): ${a.message}`

@@ -9,9 +9,10 @@ const workers: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['observe'],
       operationId: 'listWorkers',
-      summary: 'Workers: state (idle / working / offline), current task, last seen, tasks completed',
-      description: 'A worker registers with its first request. It is offline after COORD_OFFLINE_SECONDS without a request ' +
-        '(a worker inside a long poll is never offline).',
+      summary: 'Workers: state (working / waiting / idle / offline), current task, lease time left, last seen, tasks completed',
+      description: 'A worker registers with its first request. It is working while it holds a live lease, however long since its last ' +
+        'request (heartbeats come every leaseSeconds/2); waiting inside a long poll; offline only when it holds no live lease, is not in a ' +
+        'long poll and has made no request for COORD_OFFLINE_SECONDS. lostTask names a task whose lease lapsed without a heartbeat.',
       querystring: Type.Object(PageQuery, { additionalProperties: false }),
       response: {
         200: described(Type.Object({

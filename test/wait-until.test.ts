@@ -105,9 +105,9 @@ t.test('attention: a worker blocked with a question', async (t) => {
   t.same(result.pending, ['a'])
 })
 
-t.test('attention: a worker gone offline (waits chained past a 1 s server cap)', async (t) => {
+t.test('attention: a worker gone offline that lost its task (waits chained past a 1 s server cap)', async (t) => {
   const { app, client } = await setup(t, { COORD_OFFLINE_SECONDS: 2, COORD_MAX_WAIT_SECONDS: 1, COORD_DEFAULT_WAIT_SECONDS: 0 })
-  await postTasks(app, ['a'])
+  await postTasks(app, ['a'], { leaseSeconds: 3 })
   await claim(app, 'w1')
   const progress: number[] = []
   const result = await waitUntil(client, { project: 'p1', after: 0 }, { waitS: 30, onProgress: (s) => progress.push(s) })

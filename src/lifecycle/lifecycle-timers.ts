@@ -16,7 +16,7 @@ const EXPIRE_BATCH = 500
 
 /** The settings the timers read (a `LifecycleConfig` fits), in ms. */
 export interface TimerSettings {
-  /** A worker with no request for this long is `offline` (and `worker.offline` is emitted). */
+  /** A worker with no request for this long, holding no live lease, is `offline` (and `worker.offline` is emitted); see `presenceState`. */
   offlineMs: number
   /** How often remembered last-seen times are written; default min(5 s, offlineMs / 4). */
   presenceFlushMs?: number
@@ -47,6 +47,8 @@ export class LifecycleTimers {
   private flushTimer: NodeJS.Timeout | undefined
   /** The deadline (epoch ms) the lease timer is armed for; null when no live lease is known. */
   private leaseDueAt: number | null = null
+  /** The deadline (epoch ms) the offline timer is armed for; null when no online worker may go offline. */
+  private offlineDueAt: number | null = null
   /** Set by `stop()`: no timer is armed again. */
   private stopped = false
 
@@ -98,9 +100,14 @@ export class LifecycleTimers {
     this.availableTimer.arm(at, this.deps.now())
   }
 
-  /** A worker made a request: arm the offline timer unless it is armed already. */
+  /**
+   * A worker made a request: it may go offline `offlineMs` from now; make sure the offline timer fires
+   * by then (it may be armed later, for a worker whose lease runs longer).
+   */
   watchOffline (): void {
-    if (!this.offlineTimer.armed) this.armOfflineTimer()
+    if (this.stopped) return
+    const due = this.deps.now() + this.deps.settings.offlineMs
+    if (!this.offlineTimer.armed || this.offlineDueAt === null || this.offlineDueAt > due) this.armOfflineTimer()
   }
 
   /** Write the last-seen times remembered since the last flush, in one transaction; a failure is logged and retried at the next flush. */
@@ -117,13 +124,28 @@ export class LifecycleTimers {
     }
   }
 
-  /** Expire the lapsed leases (up to `EXPIRE_BATCH` per run), then arm for the next deadline. */
+  /**
+   * Expire the lapsed leases (up to `EXPIRE_BATCH` per run), then arm for the next deadline. A worker
+   * whose lease lapsed and that has been silent for `offlineMs` is declared offline in the same
+   * transaction, its event naming the lost task; one seen more recently keeps the lost task in memory,
+   * for its worker.offline event should it stay silent.
+   */
   private async expireLeases (): Promise<void> {
     const now = this.deps.now()
-    const lapsed = await this.deps.store.transact((tx) => ops.expireLeases(tx, now, EXPIRE_BATCH))
-    if (lapsed > 0) this.deps.log.info({ lapsed }, 'leases expired; tasks requeued or dead-lettered')
-    if (lapsed === EXPIRE_BATCH) this.leaseTimer.arm(this.deps.now(), this.deps.now())
+    const { presence, waiting, settings } = this.deps
+    const { lapsed, offline } = await this.deps.store.transact(async (tx) => {
+      const lapsed = await ops.expireLapsed(tx, now, EXPIRE_BATCH)
+      const silent = lapsed.filter((l) => presence.isSilent(l.worker, now - settings.offlineMs + 1, waiting))
+      const seen = new Map(silent.map((l) => [l.worker, l]))
+      const candidates = [...seen.values()].map((l) => ({ id: l.worker, lastSeenAt: presence.lastSeen(l.worker) ?? now, lost: l }))
+      return { lapsed, offline: (await ops.markOffline(tx, candidates, now)).offline }
+    })
+    presence.markedOffline(offline)
+    for (const l of lapsed) if (!offline.some((o) => o.id === l.worker)) presence.lostLease(l.worker, l)
+    if (lapsed.length > 0) this.deps.log.info({ lapsed: lapsed.length, offline: offline.length }, 'leases expired; tasks requeued or dead-lettered')
+    if (lapsed.length === EXPIRE_BATCH) this.leaseTimer.arm(this.deps.now(), this.deps.now())
     else await this.armLeaseTimer()
+    if (lapsed.length > 0) this.armOfflineTimer()
   }
 
   /** Arm the lease timer for the earliest live deadline the store holds (at start and after each expiry run). */
@@ -154,19 +176,25 @@ export class LifecycleTimers {
     await this.armAvailableTimer()
   }
 
-  /** Arm the offline timer for when the longest-silent online worker passes `offlineMs`. */
+  /** Arm the offline timer for when the next online worker may be due (silent `offlineMs`, past any lease it held). */
   private armOfflineTimer (): void {
-    const { earliest } = this.deps.presence.silent(-Infinity, this.deps.waiting)
-    this.offlineTimer.arm(earliest === null ? null : earliest + this.deps.settings.offlineMs, this.deps.now())
+    const { nextDueAt } = this.deps.presence.silent(-Infinity, this.deps.settings.offlineMs, this.deps.waiting)
+    this.offlineDueAt = nextDueAt
+    this.offlineTimer.arm(nextDueAt, this.deps.now())
   }
 
-  /** Declare offline (worker.offline) the workers silent for `offlineMs`, then arm for the next one. */
+  /**
+   * Declare offline (worker.offline) the workers silent for `offlineMs` that hold no live lease (see
+   * `presenceState`); one still holding a live lease is working and is looked at again when that lease
+   * is due. Then arm for the next one.
+   */
   private async detectOffline (): Promise<void> {
     const now = this.deps.now()
-    const { silent } = this.deps.presence.silent(now - this.deps.settings.offlineMs + 1, this.deps.waiting)
+    const { silent } = this.deps.presence.silent(now, this.deps.settings.offlineMs, this.deps.waiting)
     if (silent.length > 0) {
-      await this.deps.store.transact((tx) => ops.markOffline(tx, silent, now))
-      this.deps.presence.markedOffline(silent.map((w) => w.id))
+      const { offline, held } = await this.deps.store.transact((tx) => ops.markOffline(tx, silent, now))
+      this.deps.presence.markedOffline(offline)
+      for (const h of held) this.deps.presence.heldUntil(h.id, h.until)
     }
     this.armOfflineTimer()
   }

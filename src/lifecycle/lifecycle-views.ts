@@ -13,8 +13,7 @@ import type { ProjectMetrics } from '../schemas/metrics.js'
 import type { ClaimFilter, Store, TaskListQuery } from '../store/store.js'
 import { computeMetrics } from './metrics.js'
 import { readEscalations, withHolds, type Poller } from './workflow-views.js'
-import type { PresenceTable } from './presence.js'
-import { workerState } from './rules.js'
+import { presenceState, type PresenceTable } from './presence.js'
 
 /** What the views take from the lifecycle. */
 export interface ViewDeps {
@@ -50,7 +49,9 @@ export class LifecycleViews {
     const pollers: Poller[] = []
     for (const [worker, filter] of pollFilters) {
       const seen = presence.lastSeen(worker)
-      if (this.deps.waiting(worker) || (seen !== undefined && now - seen < offlineMs)) pollers.push({ worker, filter })
+      const present = this.deps.waiting(worker) || (seen !== undefined && now - seen < offlineMs)
+      // A worker silent on a live lease is working (see `presenceState`): it polls again when done.
+      if (present || ((await store.liveLeaseView(worker))?.lease.expiresAt ?? 0) > now) pollers.push({ worker, filter })
     }
     return readEscalations(store, project, { now, pollers, unclaimableMs })
   }
@@ -75,13 +76,17 @@ export class LifecycleViews {
     const workers = stored.workers.map((w) => {
       const waiting = this.deps.waiting(w.id)
       const lastSeen = Math.max(w.lastSeenAt, presence.lastSeen(w.id) ?? 0)
+      const state = presenceState({ now, lastSeenAt: lastSeen, offlineMs, waiting, leaseExpiresAt: w.leaseExpiresAt })
       return {
         id: w.id,
-        state: workerState(lastSeen, now, offlineMs, w.currentTask !== null, waiting),
+        state,
         currentTask: w.currentTask,
-        waiting,
+        waiting: state === 'waiting',
         firstSeenAt: new Date(w.firstSeenAt).toISOString(),
         lastSeenAt: new Date(lastSeen).toISOString(),
+        leaseExpiresAt: w.leaseExpiresAt === null ? null : new Date(w.leaseExpiresAt).toISOString(),
+        leaseSecondsLeft: w.leaseExpiresAt === null ? null : Math.max(0, Math.ceil((w.leaseExpiresAt - now) / 1000)),
+        lostTask: presence.lostTask(w.id)?.taskId ?? null,
         tasksCompleted: w.tasksCompleted,
         tasksFailed: w.tasksFailed,
       }
@@ -104,7 +109,7 @@ export class LifecycleViews {
       total: projects.reduce((n, p) => n + p.total, 0),
       queued: counts.submitted,
       activeLeases: counts.working,
-      workers: { idle: tally('idle'), working: tally('working'), offline: tally('offline'), waiting: workers.filter((w) => w.waiting).length },
+      workers: { idle: tally('idle'), working: tally('working'), offline: tally('offline'), waiting: tally('waiting') },
       held,
       closed: projects.length > 0 && projects.every((p) => p.closed),
       done: projects.length > 0 && projects.every((p) => p.done),

@@ -15,6 +15,7 @@ import { event, iso } from './events.js'
 import { storedOverlaps as writeOverlaps } from './file-globs.js'
 import { afterUnsuccessfulAttempt, attemptsAfterRelease, cancelRefusal, judge, OPEN_STATES, projectDone } from './rules.js'
 import { cancelDependents } from './workflow-ops.js'
+import type { LostTask } from './presence.js'
 
 /** What a claim noticed: whether a task was passed over because its writes overlap a working task's. */
 export interface ClaimNotes {
@@ -183,8 +184,11 @@ export async function heartbeat (tx: StoreTx, taskId: string, worker: string, le
   return leaseView(revived, t.leaseMs)
 }
 
-/** End one lapsed lease: requeue its task at once (a lapsed lease is not the task's fault), or dead-letter it as failed at `maxAttempts`. */
-async function expireLease (tx: StoreTx, l: LeaseFacts, now: number): Promise<void> {
+/**
+ * End one lapsed lease: requeue its task at once (a lapsed lease is not the task's fault), or dead-letter it as failed at `maxAttempts`.
+ * Returns the task's project.
+ */
+async function expireLease (tx: StoreTx, l: LeaseFacts, now: number): Promise<string> {
   const t = await requireTask(tx, l.taskId)
   const state = afterUnsuccessfulAttempt(t.attempts, t.maxAttempts)
   await tx.updateLease(l.id, { endedAt: now, endReason: 'expired' })
@@ -198,13 +202,22 @@ async function expireLease (tx: StoreTx, l: LeaseFacts, now: number): Promise<vo
     await cancelDependents(tx, t, 'failed', now)
     await settleProject(tx, t.project, now)
   }
+  return t.project
 }
 
 /** End up to `limit` leases whose deadline is at or before `now`; returns how many lapsed. */
 export async function expireLeases (tx: StoreTx, now: number, limit: number): Promise<number> {
+  return (await expireLapsed(tx, now, limit)).length
+}
+
+/** Like `expireLeases`, returning each expired lease's worker and task (with its project). */
+export async function expireLapsed (tx: StoreTx, now: number, limit: number): Promise<Array<{ worker: string } & LostTask>> {
   const lapsed = await tx.lapsedLeases(now, limit)
-  for (const l of lapsed) await expireLease(tx, l, now)
-  return lapsed.length
+  const out: Array<{ worker: string } & LostTask> = []
+  for (const l of lapsed) {
+    out.push({ worker: l.worker, taskId: l.taskId, project: await expireLease(tx, l, now) })
+  }
+  return out
 }
 
 /**
@@ -281,11 +294,45 @@ export async function seeWorker (tx: StoreTx, worker: string, now: number): Prom
   await tx.upsertWorker(worker, { lastSeenAt: Math.max(now, w.lastSeenAt), offlineAt: null })
 }
 
-/** Declare these workers offline (worker.offline, naming the task each still holds). Times in ms. */
-export async function markOffline (tx: StoreTx, silent: Array<{ id: string, lastSeenAt: number }>, now: number): Promise<void> {
+/** A worker to declare offline (times in ms); `lost` names the task it lost to a lapsed lease, if any. */
+export interface OfflineCandidate {
+  id: string
+  lastSeenAt: number
+  lost?: LostTask | null
+}
+
+/**
+ * Declare offline (worker.offline) those of `silent` that hold no live lease at `now` (see
+ * `presenceState`): a worker whose lease is still live is working, however long it has been silent,
+ * and is returned in `held` with its lease deadline instead. A lease past its deadline that the lease
+ * timer has not ended yet counts as lost. The event names the lost task and its project (so a
+ * project's feed and `coord wait` see it); a worker that lost nothing gets an event with no task.
+ * Read and write in one transaction: a lease granted meanwhile cannot be missed, and a worker is
+ * declared offline once. Returns the workers declared offline (with the task each lost) and those
+ * held by a live lease. Times in ms.
+ */
+export async function markOffline (
+  tx: StoreTx, silent: OfflineCandidate[], now: number
+): Promise<{ offline: Array<{ id: string, lost: LostTask | null }>, held: Array<{ id: string, until: number }> }> {
+  const offline: Array<{ id: string, lost: LostTask | null }> = []
+  const held: Array<{ id: string, until: number }> = []
   for (const w of silent) {
+    // Declared offline already (by the lease timer and the offline timer deciding at the same moment): once is enough.
+    if ((await tx.worker(w.id))?.offlineAt != null) continue
+    const live = await tx.liveLeaseOf(w.id)
+    if (live !== null && live.expiresAt > now) {
+      held.push({ id: w.id, until: live.expiresAt })
+      continue
+    }
+    let lost = w.lost ?? null
+    if (live !== null) {
+      const t = await tx.task(live.taskId)
+      if (t !== null) lost = { taskId: t.id, project: t.project }
+    }
     await tx.upsertWorker(w.id, { lastSeenAt: w.lastSeenAt, offlineAt: now })
-    const held = await tx.liveLeaseOf(w.id)
-    await tx.appendEvent(event('worker.offline', now, { worker: w.id, taskId: held?.taskId ?? null }, { lastSeenAt: iso(w.lastSeenAt) }))
+    await tx.appendEvent(event('worker.offline', now, { worker: w.id, taskId: lost?.taskId ?? null, project: lost?.project ?? null },
+      { lastSeenAt: iso(w.lastSeenAt) }))
+    offline.push({ id: w.id, lost })
   }
+  return { offline, held }
 }

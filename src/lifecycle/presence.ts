@@ -1,5 +1,8 @@
 /**
- * When each worker was last seen, kept in memory so that a poll costs no synced disk write. What the
+ * Worker presence: the one definition of a worker's state (`presenceState`) and the in-memory table
+ * of when each worker was last seen.
+ *
+ * The table keeps last-seen times in memory so that a poll costs no synced disk write. What the
  * store must know at once is written at once (a worker's first request: worker.registered; the first
  * request after it was declared offline: worker.online); plain "still here" times are flushed in one
  * transaction every `flushMs`, so after a restart a worker's stored last-seen is at most `flushMs`
@@ -8,11 +11,63 @@
  * Times are epoch ms.
  */
 
+/**
+ * A worker's state, as GET /workers, GET /status and the `worker.*` events use it:
+ * - `working`: holds a live lease (its deadline is ahead). However long since its last request — a
+ *   worker heartbeating every leaseSeconds/2 is silent for minutes — it is never offline while the
+ *   lease lives.
+ * - `waiting`: inside a long poll (`GET /tasks/next`, `report?next=true`), holding no lease.
+ * - `idle`: no live lease, no long poll, last request less than the offline threshold ago.
+ * - `offline`: no live lease, no long poll, and silent for the offline threshold
+ *   (COORD_OFFLINE_SECONDS) — or past its lease without a heartbeat and silent that long. Only then is
+ *   `worker.offline` emitted; its next request emits `worker.online`.
+ */
+export type PresenceState = 'working' | 'waiting' | 'idle' | 'offline'
+
+/** What `presenceState` looks at. Times in epoch ms. */
+export interface PresenceFacts {
+  now: number
+  lastSeenAt: number
+  /** The threshold of silence, in ms (COORD_OFFLINE_SECONDS · 1000). */
+  offlineMs: number
+  /** Inside a long poll now. */
+  waiting: boolean
+  /** Deadline of the worker's unended lease (epoch ms), or null when it holds none. */
+  leaseExpiresAt: number | null
+}
+
+/** The worker's state now; see `PresenceState` for the definition. */
+export function presenceState (f: PresenceFacts): PresenceState {
+  if (f.leaseExpiresAt !== null && f.leaseExpiresAt > f.now) return 'working'
+  if (f.waiting) return 'waiting'
+  return f.now - f.lastSeenAt < f.offlineMs ? 'idle' : 'offline'
+}
+
+/** A task a worker lost: its lease lapsed without a heartbeat (the task was re-offered). */
+export interface LostTask {
+  taskId: string
+  project: string
+}
+
 /** A worker's presence as the lifecycle tracks it. */
 export interface Presence {
   lastSeenAt: number
   /** Declared offline (worker.offline stored); the next request must reach the store. */
   offline: boolean
+  /**
+   * Not to be declared offline before this time (epoch ms): it held a live lease until then when the
+   * offline timer last looked. Cleared by the worker's next request.
+   */
+  heldUntil?: number
+  /** The task whose lease lapsed while the worker was silent; named by its worker.offline event. Cleared by its next request. */
+  lost?: LostTask
+}
+
+/** A worker silent long enough to be declared offline (if it holds no live lease: the caller checks the store). */
+export interface SilentWorker {
+  id: string
+  lastSeenAt: number
+  lost: LostTask | null
 }
 
 export class PresenceTable {
@@ -31,6 +86,8 @@ export class PresenceTable {
   touch (worker: string, now: number): boolean {
     const p = this.seen.get(worker)
     if (p === undefined || p.offline) return true
+    delete p.heldUntil
+    delete p.lost
     if (now > p.lastSeenAt) {
       p.lastSeenAt = now
       this.dirty.add(worker)
@@ -65,26 +122,56 @@ export class PresenceTable {
     return this.seen.get(worker)?.lastSeenAt
   }
 
-  /**
-   * Online workers silent since before `before`, except `waiting` ones (a worker inside a long poll
-   * is present), and the earliest last-seen among the others (for the next deadline).
-   */
-  silent (before: number, waiting: (worker: string) => boolean): { silent: Array<{ id: string, lastSeenAt: number }>, earliest: number | null } {
-    const silent: Array<{ id: string, lastSeenAt: number }> = []
-    let earliest: number | null = null
-    for (const [id, p] of this.seen) {
-      if (p.offline || waiting(id)) continue
-      if (p.lastSeenAt < before) silent.push({ id, lastSeenAt: p.lastSeenAt })
-      else if (earliest === null || p.lastSeenAt < earliest) earliest = p.lastSeenAt
-    }
-    return { silent, earliest }
+  /** The task `worker` lost to a lapsed lease since its last request, if any. */
+  lostTask (worker: string): LostTask | null {
+    return this.seen.get(worker)?.lost ?? null
   }
 
-  /** Record that these workers were declared offline. */
-  markedOffline (ids: string[]): void {
-    for (const id of ids) {
+  /** Whether `worker` is online, not `waiting`, and silent since before `before` (epoch ms). */
+  isSilent (worker: string, before: number, waiting: (worker: string) => boolean): boolean {
+    const p = this.seen.get(worker)
+    return p !== undefined && !p.offline && !waiting(worker) && p.lastSeenAt < before
+  }
+
+  /**
+   * Online workers silent since before `before` and not held back (`heldUntil` passed by `now`),
+   * except `waiting` ones (a worker inside a long poll is present); and the earliest time another one
+   * may be due, given silence `offlineMs` (for the next deadline).
+   */
+  silent (now: number, offlineMs: number, waiting: (worker: string) => boolean): { silent: SilentWorker[], nextDueAt: number | null } {
+    const silent: SilentWorker[] = []
+    let nextDueAt: number | null = null
+    for (const [id, p] of this.seen) {
+      if (p.offline || waiting(id)) continue
+      const dueAt = Math.max(p.lastSeenAt + offlineMs, p.heldUntil ?? 0)
+      if (dueAt <= now) silent.push({ id, lastSeenAt: p.lastSeenAt, lost: p.lost ?? null })
+      else if (nextDueAt === null || dueAt < nextDueAt) nextDueAt = dueAt
+    }
+    return { silent, nextDueAt }
+  }
+
+  /** Record that `worker` holds a lease until `until` (epoch ms): not offline before then. */
+  heldUntil (worker: string, until: number): void {
+    const p = this.seen.get(worker)
+    if (p !== undefined) p.heldUntil = until
+  }
+
+  /** Record that `worker` lost `task` (its lease lapsed) while not yet silent long enough to be offline. */
+  lostLease (worker: string, task: LostTask): void {
+    const p = this.seen.get(worker)
+    if (p !== undefined && !p.offline) p.lost = task
+  }
+
+  /** Record that these workers were declared offline, each with the task it lost (kept until its next request). */
+  markedOffline (workers: Array<{ id: string, lost: LostTask | null }>): void {
+    for (const { id, lost } of workers) {
       const p = this.seen.get(id)
-      if (p !== undefined) p.offline = true
+      if (p !== undefined) {
+        p.offline = true
+        delete p.heldUntil
+        if (lost === null) delete p.lost
+        else p.lost = lost
+      }
       this.dirty.delete(id)
     }
   }

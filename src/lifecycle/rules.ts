@@ -111,15 +111,6 @@ export function projectDone (closed: boolean, openTasks: number): boolean {
   return closed && openTasks === 0
 }
 
-/**
- * A worker's displayed state: `offline` after `offlineMs` of silence (unless inside a long poll),
- * `working` while it holds a live lease, otherwise `idle`.
- */
-export function workerState (lastSeenMs: number, nowMs: number, offlineMs: number, holdsLease: boolean, waiting: boolean): 'idle' | 'working' | 'offline' {
-  if (!waiting && nowMs - lastSeenMs >= offlineMs) return 'offline'
-  return holdsLease ? 'working' : 'idle'
-}
-
 /** A task in one of these states can no longer be canceled (canceling a canceled task is a no-op). */
 export function cancelRefusal (state: TaskState): string | null {
   return state === 'completed' || state === 'failed' ? `the task is already ${state}; only unfinished tasks can be canceled` : null

@@ -2,17 +2,34 @@
 import { Type, type Static } from 'typebox'
 import { ProjectName, TaskId, Timestamp, WorkerId } from './common.js'
 
-/** Worker states: `offline` after the configured silence (COORD_OFFLINE_SECONDS). */
-export const WorkerState = Type.Union([Type.Literal('idle'), Type.Literal('working'), Type.Literal('offline')])
+/**
+ * Worker states, defined once in `presenceState` (src/lifecycle/presence.ts): `working` holds a live
+ * lease (however long since its last request), `waiting` is inside a long poll, `idle` neither but
+ * seen within COORD_OFFLINE_SECONDS, `offline` neither and silent that long.
+ */
+export const WorkerState = Type.Union([Type.Literal('idle'), Type.Literal('waiting'), Type.Literal('working'), Type.Literal('offline')], {
+  description: 'working = holds a live lease (never offline while it lives, however long since its last request); waiting = inside a long poll; ' +
+    'idle = neither, seen within COORD_OFFLINE_SECONDS; offline = neither, silent that long (worker.offline was emitted).',
+})
 
 /** A worker as the API shows it. */
 export const Worker = Type.Object({
   id: WorkerId,
   state: WorkerState,
   currentTask: Type.Union([TaskId, Type.Null()]),
-  waiting: Type.Boolean({ description: 'true while the worker is inside a GET /tasks/next long poll.' }),
+  waiting: Type.Boolean({ description: 'true while the worker is inside a GET /tasks/next long poll (state waiting).' }),
   firstSeenAt: Timestamp,
   lastSeenAt: Timestamp,
+  leaseExpiresAt: Type.Union([Timestamp, Type.Null()], {
+    description: 'When the lease on currentTask lapses unless the worker heartbeats or reports; null without one.',
+  }),
+  leaseSecondsLeft: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+    description: 'Seconds until leaseExpiresAt (0 once past it: the lease is being expired); null without a lease.',
+  }),
+  lostTask: Type.Union([TaskId, Type.Null()], {
+    description: 'The task this worker lost since its last request: its lease lapsed without a heartbeat and the task was re-offered. ' +
+      'null otherwise (kept in memory: a restart forgets it; the worker.offline event names it too).',
+  }),
   tasksCompleted: Type.Integer(),
   tasksFailed: Type.Integer(),
 })
@@ -48,7 +65,9 @@ export const Status = Type.Object({
   total: Type.Integer(),
   queued: Type.Integer({ description: 'Tasks waiting for a worker (state submitted).' }),
   activeLeases: Type.Integer(),
-  workers: Type.Object({ idle: Type.Integer(), working: Type.Integer(), offline: Type.Integer(), waiting: Type.Integer() }),
+  workers: Type.Object({ idle: Type.Integer(), working: Type.Integer(), offline: Type.Integer(), waiting: Type.Integer() }, {
+    description: 'Workers by state (see Worker.state); each worker counts once.',
+  }),
   held: Type.Array(Type.Object({
     taskId: TaskId,
     project: ProjectName,

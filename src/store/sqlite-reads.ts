@@ -223,8 +223,10 @@ export class SqliteReads {
 
   async listWorkers (page: { after?: number | undefined, limit: number }): Promise<{ workers: WorkerRow[], nextAfter: number | null }> {
     return this.read(() => {
-      const rows = this.sql(`SELECT w.rowid AS cursor, w.*, (SELECT task_id FROM leases l WHERE l.worker = w.id AND l.ended_at IS NULL) AS current_task
-        FROM workers w WHERE w.rowid > ? ORDER BY w.rowid LIMIT ?`).all(page.after ?? 0, page.limit + 1) as Array<WorkerDbRow & { cursor: number }>
+      // A worker holds at most one unended lease (a unique index), so the join adds no rows.
+      const rows = this.sql(`SELECT w.rowid AS cursor, w.*, l.task_id AS current_task, l.expires_at AS lease_expires_at
+        FROM workers w LEFT JOIN leases l ON l.worker = w.id AND l.ended_at IS NULL WHERE w.rowid > ? ORDER BY w.rowid LIMIT ?`)
+        .all(page.after ?? 0, page.limit + 1) as Array<WorkerDbRow & { cursor: number }>
       const more = rows.length > page.limit
       const kept = rows.slice(0, page.limit)
       return { workers: kept.map(toWorkerRow), nextAfter: more ? (kept[kept.length - 1] as { cursor: number }).cursor : null }

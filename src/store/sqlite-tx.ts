@@ -109,6 +109,7 @@ export interface WorkerDbRow {
   tasks_completed: number
   tasks_failed: number
   current_task?: string | null
+  lease_expires_at?: number | null
 }
 
 export function toWorkerRow (r: WorkerDbRow): WorkerRow {
@@ -120,6 +121,7 @@ export function toWorkerRow (r: WorkerDbRow): WorkerRow {
     tasksCompleted: r.tasks_completed,
     tasksFailed: r.tasks_failed,
     currentTask: r.current_task ?? null,
+    leaseExpiresAt: r.lease_expires_at ?? null,
   }
 }
 

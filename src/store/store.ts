@@ -80,6 +80,8 @@ export interface WorkerRow {
   tasksCompleted: number
   tasksFailed: number
   currentTask: string | null
+  /** Deadline of the worker's unended lease (on `currentTask`), or null; filled by `listWorkers` only. */
+  leaseExpiresAt: number | null
 }
 
 /** A report to store, accepted or refused. `details` is already capped by the lifecycle. */
