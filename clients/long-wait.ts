@@ -1,5 +1,5 @@
 /**
- * Waits longer than the server's cap on one long poll (`COORD_MAX_WAIT_SECONDS`, 60 s by default) by
+ * Waits longer than the server's cap on one long poll (`COORD_MAX_WAIT_SECONDS`, 540 s by default) by
  * chaining polls, so that a chat spends one command on waiting however long it chooses to wait
  * (`coord next --wait 540`). Each poll asks for the whole remaining time; the server answers after at
  * most its cap, and the next poll continues until the total is spent or something happened.

@@ -33,12 +33,19 @@ export const ConfigSchema = Type.Object({
     default: 30,
     description: 'Long-poll wait in seconds when a request gives no `wait`.',
   }),
-  COORD_MAX_WAIT_SECONDS: Type.Integer({ minimum: 0, maximum: 3600, default: 60, description: 'Cap on `wait` in seconds; longer waits are shortened to it.' }),
+  COORD_MAX_WAIT_SECONDS: Type.Integer({
+    minimum: 0,
+    maximum: 3600,
+    default: 540,
+    description: 'Cap on `wait` in seconds; longer waits are shortened to it. 540 = the CLI\'s default chain: one curl call (`--max-time 570`) ' +
+      'fits a 10-minute chat command limit.',
+  }),
   COORD_OFFLINE_SECONDS: Type.Integer({
     minimum: 1,
     maximum: 86400,
     default: 90,
-    description: 'A worker with no request for this many seconds is shown offline. Must exceed COORD_MAX_WAIT_SECONDS.',
+    description: 'A worker with no request for this many seconds, holding no live lease and not inside a long poll, is offline ' +
+      '(worker.offline). A worker within its lease or in a long poll is never offline, so this may be shorter than COORD_MAX_WAIT_SECONDS.',
   }),
   COORD_ALLOWED_HOSTS: Type.String({
     default: '',
@@ -61,7 +68,7 @@ export const ConfigSchema = Type.Object({
   COORD_IDLE_TIMEOUT_SECONDS: Type.Integer({
     minimum: 1,
     maximum: 86400,
-    default: 120,
+    default: 600,
     description: 'A connection with no bytes either way for this many seconds is closed. ' +
       'Must exceed COORD_MAX_WAIT_SECONDS (a long poll is silent while it waits).',
   }),
@@ -143,9 +150,6 @@ export function loadConfig (data: Record<string, unknown> = {}, useEnv = true): 
   }
   if (config.COORD_DEFAULT_WAIT_SECONDS > config.COORD_MAX_WAIT_SECONDS) {
     throw new Error('Invalid configuration: COORD_DEFAULT_WAIT_SECONDS must not exceed COORD_MAX_WAIT_SECONDS')
-  }
-  if (config.COORD_OFFLINE_SECONDS <= config.COORD_MAX_WAIT_SECONDS) {
-    throw new Error('Invalid configuration: COORD_OFFLINE_SECONDS must exceed COORD_MAX_WAIT_SECONDS (a worker inside a long poll is not offline)')
   }
   if (config.COORD_IDLE_TIMEOUT_SECONDS <= config.COORD_MAX_WAIT_SECONDS) {
     throw new Error('Invalid configuration: COORD_IDLE_TIMEOUT_SECONDS must exceed COORD_MAX_WAIT_SECONDS (a long poll sends nothing while it waits)')

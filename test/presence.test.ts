@@ -121,3 +121,17 @@ async function report (app: FastifyInstance, a: any): Promise<void> {
   const res = await post(app, `/tasks/${a.task.id as string}/report`, { worker: a.lease.worker, leaseId: a.lease.leaseId, status: 'completed', summary: 'ok' })
   if (res.statusCode !== 200) throw new Error(`report: ${res.statusCode} ${res.body}`)
 }
+
+t.test('a worker inside one 540 s long poll (the default cap) is waiting, never offline, though the threshold is 90 s', async (t) => {
+  mockClock(t)
+  const app = await build(t)
+  const poll = app.inject('/tasks/next?worker=w1&wait=540')
+  await settle()
+  await advance(300)
+  t.match((await app.inject('/workers')).json().workers, [{ id: 'w1', state: 'waiting', waiting: true }])
+  t.match((await app.inject('/status')).json().workers, { waiting: 1, idle: 0, offline: 0 })
+  await advance(240)
+  t.equal((await poll).statusCode, 204, 'one poll waited the whole 540 s')
+  t.match((await app.inject('/workers')).json().workers, [{ id: 'w1', state: 'idle' }])
+  t.same(await types(app), ['worker.registered'])
+})
