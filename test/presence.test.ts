@@ -135,3 +135,23 @@ t.test('a worker inside one 540 s long poll (the default cap) is waiting, never 
   t.match((await app.inject('/workers')).json().workers, [{ id: 'w1', state: 'idle' }])
   t.same(await types(app), ['worker.registered'])
 })
+
+t.test('GET /projects/{p}/metrics: idle time counts every wait, the one before the first task included', async (t) => {
+  mockClock(t)
+  const app = await build(t)
+  t.equal(await claim(app, 'w1', '&project=p1'), 204, 'w1 asks before the coordinator has posted anything')
+  await advance(180)
+  await postTasks(app, ['a'])
+  const a = await claim(app, 'w1', '&project=p1')
+  await advance(60)
+  await report(app, a)
+  const poll = app.inject('/tasks/next?worker=w1&wait=540&project=p1')
+  await settle()
+  await advance(60)
+  const idle = async (): Promise<unknown> => (await app.inject('/projects/p1/metrics')).json().workers
+  t.match(await idle(), [{ worker: 'w1', busyMs: 60_000, idleMs: 240_000 }], '180 s before its task and 60 s waiting since')
+  await post(app, '/projects/p1/close')
+  t.equal((await poll).statusCode, 410, 'the project finished')
+  await advance(100)
+  t.match(await idle(), [{ worker: 'w1', busyMs: 60_000, idleMs: 240_000 }], 'no more idle time once the project finished')
+})

@@ -60,7 +60,15 @@ export class LifecycleViews {
   async metrics (project: string): Promise<ProjectMetrics> {
     const h = await this.deps.store.metricsHistory(project, this.deps.now())
     if (h === null) throw new CoordError('PROJECT_NOT_FOUND', `No project is named ${project}. List projects with GET /projects.`, { project })
-    return computeMetrics(h)
+    // Last-seen times not flushed yet are in memory: a worker waiting now is waiting until now.
+    const workers = h.workers?.map((w) => ({ ...w, lastSeenAt: this.seenAt(w.id, w.lastSeenAt) }))
+    return computeMetrics(workers === undefined ? h : { ...h, workers })
+  }
+
+  /** When `worker` was last seen (epoch ms): now while it waits in a long poll, else the later of memory and `stored`. */
+  private seenAt (worker: string, stored: number): number {
+    if (this.deps.waiting(worker)) return this.deps.now()
+    return Math.max(stored, this.deps.presence.lastSeen(worker) ?? 0)
   }
 
   /** Tasks with `hold` set on the submitted ones: why each is not offered now. */

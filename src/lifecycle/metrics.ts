@@ -18,6 +18,14 @@ export interface MetricsHistory {
   reports: Array<{ taskId: string, worker: string, status: string, accepted: boolean, rejection: string | null, contextScore: number | null, at: number }>
   /** Human and coordinator input: engineer answers, and the coordinator's review decisions. */
   notes: Array<{ taskId: string, kind: 'answer' | 'review', decision: 'accept' | 'changes' | null, by: string | null, at: number }>
+  /** When the project finished; null while it is not (absent: unknown, treated as not finished). */
+  finishedAt?: number | null
+  /**
+   * Presence of the workers that held a lease on the project: first and last request, and the end of
+   * their latest lease in another project before their first lease here (null when none). Absent:
+   * idle time counts from the first lease only.
+   */
+  workers?: Array<{ id: string, firstSeenAt: number, lastSeenAt: number, busyElsewhereUntil: number | null }>
 }
 
 type Lease = MetricsHistory['leases'][number]
@@ -86,7 +94,7 @@ export function computeMetrics (h: MetricsHistory): ProjectMetrics {
     completedWithoutHelp: completed.length - completedWithHelp,
     completedWithHelp,
     contextScore: contextScores(accepted),
-    workers: workerMetrics(leases, accepted, duration, h.now),
+    workers: workerMetrics(leases, accepted, duration, h),
     time: {
       firstClaimAt: iso(firstClaim),
       lastCompletionAt: iso(lastCompletion),
@@ -123,16 +131,28 @@ function contextScores (accepted: Report[]): ProjectMetrics['contextScore'] {
   return { reports: scores.length, mean: ratio(sum(scores), scores.length), min: minOf(scores), max: maxOf(scores), distribution }
 }
 
-/** One entry per worker seen in a lease or an accepted report, sorted by worker id. */
-function workerMetrics (leases: Lease[], accepted: Report[], duration: (l: Lease) => number, now: number): ProjectMetrics['workers'] {
+/**
+ * One entry per worker seen in a lease or an accepted report, sorted by worker id. Idle time counts
+ * every wait: from the worker's first request (or, if later, the end of its last lease in another
+ * project before its first lease here) to the end of its last lease here — or, later, its last
+ * request while the project was open (now while it still waits) — minus its busy time.
+ */
+function workerMetrics (leases: Lease[], accepted: Report[], duration: (l: Lease) => number, h: MetricsHistory): ProjectMetrics['workers'] {
   const leasesOf = groupBy(leases, (l) => l.worker)
   const reportsOf = groupBy(accepted, (r) => r.worker)
+  const presence = new Map((h.workers ?? []).map((w) => [w.id, w]))
   const ids = [...new Set([...leasesOf.keys(), ...reportsOf.keys()])].sort()
   return ids.map((worker) => {
     const own = leasesOf.get(worker) ?? []
     const reports = reportsOf.get(worker) ?? []
     const busy = sum(own.map(duration))
-    const span = (maxOf(own.map((l) => l.endedAt ?? now)) ?? 0) - (minOf(own.map((l) => l.grantedAt)) ?? 0)
+    const firstGrant = minOf(own.map((l) => l.grantedAt)) ?? 0
+    const lastEnd = maxOf(own.map((l) => l.endedAt ?? h.now)) ?? 0
+    const p = presence.get(worker)
+    // Without presence (or leases) the span is that of the leases, as before.
+    const from = p === undefined || own.length === 0 ? firstGrant : Math.min(firstGrant, Math.max(p.firstSeenAt, p.busyElsewhereUntil ?? -Infinity))
+    const to = p === undefined || own.length === 0 ? lastEnd : Math.max(lastEnd, Math.min(p.lastSeenAt, h.finishedAt ?? h.now))
+    const span = to - from
     const tasksWith = (status: string) => new Set(reports.filter((r) => r.status === status).map((r) => r.taskId)).size
     return {
       worker,

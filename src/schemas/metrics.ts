@@ -52,7 +52,9 @@ export const WorkerMetrics = Type.Object({
   tasksFailed: Count('Distinct tasks of this project for which this worker made an accepted `failed` report (expired leases are not reports).', 0),
   leases: Count(`Leases this worker was granted on the project's tasks, whatever their end. ${released}`, 6),
   busyMs: Ms('Sum over the worker\'s leases of (end, or now while live) − grantedAt.', 840_000),
-  idleMs: Ms('From the grant of its first lease to the latest end of its leases (now while one is live), minus busyMs; 0 when its leases overlap.', 60_000),
+  idleMs: Ms('Every wait counts, the one before its first task included: from the worker\'s first request (or, if later, the end of its ' +
+    'last lease in another project) to the latest end of its leases here — or, if later, its last request before the project finished ' +
+    '(now while it still waits) — minus busyMs; 0 when its leases overlap.', 60_000),
 }, { description: 'One worker\'s share of the project.' })
 
 /** Wall-clock time and parallelism. */

@@ -119,6 +119,28 @@ export class SqliteReads {
     })
   }
 
+  /**
+   * First and last request of each worker that held one of `leases` (of `project`), and the end of its
+   * latest lease in another project before its first lease here: where its waiting for this project began.
+   * One pass over the other projects' ended leases of these workers. Times in ms.
+   */
+  private leaseHolders (project: string, leases: LeaseRow[]): NonNullable<MetricsHistory['workers']> {
+    const firstGrant = new Map<string, number>()
+    for (const l of leases) firstGrant.set(l.worker, Math.min(firstGrant.get(l.worker) ?? Infinity, l.granted_at))
+    if (firstGrant.size === 0) return []
+    const ids = JSON.stringify([...firstGrant.keys()])
+    const rows = this.sql('SELECT id, first_seen_at, last_seen_at FROM workers WHERE id IN (SELECT value FROM json_each(?))').all(ids) as
+      Array<{ id: string, first_seen_at: number, last_seen_at: number }>
+    const elsewhere = this.sql(`SELECT l.worker, l.ended_at FROM leases l JOIN tasks t ON t.id = l.task_id
+      WHERE l.worker IN (SELECT value FROM json_each(?)) AND t.project <> ? AND l.ended_at IS NOT NULL`).all(ids, project) as
+      Array<{ worker: string, ended_at: number }>
+    const busyUntil = new Map<string, number>()
+    for (const e of elsewhere) {
+      if (e.ended_at <= (firstGrant.get(e.worker) ?? 0)) busyUntil.set(e.worker, Math.max(busyUntil.get(e.worker) ?? 0, e.ended_at))
+    }
+    return rows.map((w) => ({ id: w.id, firstSeenAt: w.first_seen_at, lastSeenAt: w.last_seen_at, busyElsewhereUntil: busyUntil.get(w.id) ?? null }))
+  }
+
   async metricsHistory (project: string, now: number): Promise<MetricsHistory | null> {
     return this.read(() => {
       if (this.sql('SELECT 1 FROM projects WHERE name = ?').get(project) === undefined) return null
@@ -128,6 +150,7 @@ export class SqliteReads {
       const reports = this.sql(`SELECT r.task_id, r.worker, r.status, r.accepted, r.rejection, r.context_score, r.created_at
         FROM reports r JOIN tasks t ON t.id = r.task_id WHERE t.project = ?`).all(project) as
         Array<{ task_id: string, worker: string, status: string, accepted: number, rejection: string | null, context_score: number | null, created_at: number }>
+      const finishedAt = (this.sql('SELECT finished_at FROM projects WHERE name = ?').get(project) as { finished_at: number | null }).finished_at
       const notes: MetricsHistory['notes'] = []
       for (const t of tasks) {
         for (const n of notesOf(t.notes)) {
@@ -157,6 +180,8 @@ export class SqliteReads {
           at: r.created_at,
         })),
         notes,
+        finishedAt,
+        workers: this.leaseHolders(project, leases),
       }
     })
   }
