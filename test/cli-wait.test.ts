@@ -7,7 +7,7 @@ import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { runCoord } from './coord-process.js'
-import { claim, listen, post, postTasks, report } from './helper.js'
+import { claim, eventually, listen, post, postTasks, report } from './helper.js'
 
 // Each run is a child process compiling TypeScript through tap's loader (2-4 s each, more under load).
 t.setTimeout(300_000)
@@ -82,4 +82,24 @@ t.test('attention: a task waiting for review ends the wait with exit 5 and says 
   t.equal(run.code, 5, `exit 5: needs the coordinator (stderr: ${run.stderr})`)
   t.match(run.stdout, /task\.review_required project=p3 task=r/)
   t.match(run.stdout, /task r waits for your review \(deliverables: guide\.md\)/)
+})
+
+t.test('a finished project exits 0 at once: other projects\' workers going offline do not wake it', async (t) => {
+  const { app, url } = await listen(t, { COORD_OFFLINE_SECONDS: 1, COORD_MAX_WAIT_SECONDS: 1, COORD_DEFAULT_WAIT_SECONDS: 0 })
+  await postTasks(app, ['a'], {}, 'done-p')
+  await post(app, '/projects/done-p/close')
+  await report(app, await claim(app, 'w1'))
+  await postTasks(app, ['x'], { leaseSeconds: 1 }, 'other')
+  await claim(app, 'w2', '&project=other') // w2 lets its lease lapse: it goes offline naming x (project other)
+  await claim(app, 'w3', '&project=nothing') // w3 goes quiet holding nothing
+  const offline = async (): Promise<any[]> => (await app.inject('/events')).json().events.filter((e: any) => e.type === 'worker.offline')
+  t.ok(await eventually(async () => (await offline()).length === 3, 10_000), 'w1, w2 and w3 went offline')
+  t.match(await offline(), [{ worker: 'w1', taskId: null }, { worker: 'w2', taskId: 'x', project: 'other' }, { worker: 'w3', taskId: null }])
+  const run = await coord(url, ['--state-dir', t.testdir(), 'wait', '--project', 'done-p', '--wait', '30'])
+  t.equal(run.code, 0, `exit 0: the project is done (stderr: ${run.stderr})`)
+  t.match(run.stdout, /Done: project done-p done\./)
+  t.notMatch(run.stdout, /went offline/)
+  const all = await coord(url, ['--state-dir', t.testdir(), 'wait', '--wait', '5'])
+  t.equal(all.code, 5, 'watching every project, the lost task needs the coordinator')
+  t.match(all.stdout, /worker w2 went offline and lost task x/)
 })
