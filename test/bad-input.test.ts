@@ -133,7 +133,7 @@ t.test('bad inputs across every route: 4xx JSON error, no state change', async (
   const snapshot = async () => JSON.stringify([
     (await app.inject('/events?limit=1000')).json(),
     (await app.inject('/tasks?limit=500')).json(),
-    (await app.inject('/workers')).json().workers.map((w: any) => ({ ...w, lastSeenAt: 0, state: 0 })),
+    (await app.inject('/workers')).json().workers.map((w: any) => ({ ...w, lastSeenAt: 0, state: 0, leaseSecondsLeft: 0 })),
   ])
   const before = await snapshot()
   for (const c of cases) {
