@@ -155,3 +155,14 @@ t.test('GET /projects/{p}/metrics: idle time counts every wait, the one before t
   await advance(100)
   t.match(await idle(), [{ worker: 'w1', busyMs: 60_000, idleMs: 240_000 }], 'no more idle time once the project finished')
 })
+
+t.test('a worker working silently on its lease still counts as polling for its type: no unclaimable escalation', async (t) => {
+  mockClock(t)
+  const app = await build(t)
+  await postTasks(app, ['a', 'b'], { type: 'x', leaseSeconds: 600 })
+  const a = await claim(app, 'w1', '&type=x')
+  await advance(300)
+  t.equal((await post(app, '/tasks/a/heartbeat', { worker: 'w1', leaseId: a.lease.leaseId })).statusCode, 200)
+  await advance(100)
+  t.same((await app.inject('/escalations')).json().escalations, [], 'b waits for w1, which is working (silent 100 s, lease live)')
+})
