@@ -4,11 +4,13 @@
 // a few ms (see bench/cli-start.ts). Modules the CLI loads with `await import()` (the server, the MCP
 // server, the configuration schema) stay outside the bundle: they load from dist/ when a command
 // needs them, next to the bundle, so their relative paths are unchanged. Run after `tsc` (npm run build).
+// Usage: node scripts/bundle-cli.mjs [distDir]   (default: this checkout's dist/)
 import { chmodSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 
-const root = fileURLToPath(new URL('..', import.meta.url))
+const dist = process.argv[2] === undefined ? fileURLToPath(new URL('../dist', import.meta.url)) : resolve(process.argv[2])
 
 /** Keep `await import(...)` as it is: loaded from dist/ on demand, not bundled. */
 const dynamicImportsOutside = {
@@ -18,9 +20,9 @@ const dynamicImportsOutside = {
   },
 }
 
-const outfile = `${root}dist/clients/cli-bundle.js`
+const outfile = join(dist, 'clients', 'cli-bundle.js')
 await build({
-  entryPoints: [`${root}dist/clients/cli.js`],
+  entryPoints: [join(dist, 'clients', 'cli.js')],
   outfile,
   bundle: true,
   platform: 'node',
