@@ -4,13 +4,17 @@
  * Flags override environment variables; unset flags leave the env var or default in force.
  */
 import { Option, type Command } from 'commander'
-import { ConfigSchema, flagName, loadConfig, type Config } from '../src/config.js'
+import type { Config } from '../src/config.js'
 import { EXIT } from './cli-common.js'
 
 interface SettingSchema { type?: string, description?: string, default?: unknown }
 
+interface Setting { env: string, option: Option }
+
 /** One option per configuration setting, with the env var name it maps to. */
-function settingOptions (): Array<{ env: string, option: Option }> {
+async function settingOptions (): Promise<Setting[]> {
+  // Loaded on demand: src/config.js brings env-schema and ajv (about as long to load as Node's own start).
+  const { ConfigSchema, flagName } = await import('../src/config.js')
   return Object.entries(ConfigSchema.properties).map(([env, schema]) => {
     const s = schema as SettingSchema
     const flag = flagName(env)
@@ -22,11 +26,18 @@ function settingOptions (): Array<{ env: string, option: Option }> {
 
 /** Add `coord serve` to `program`. */
 export function addServeCommand (program: Command): void {
-  const settings = settingOptions()
+  let settings: Setting[] = []
   const serve = program.command('serve')
     .description('Run the coordination server (same as `npm start`). Flags override the env vars; invalid settings exit 78.')
-  for (const { option } of settings) serve.addOption(option)
+  // The flags are added just before `serve` parses its arguments (its help included), so that no
+  // other command loads the configuration schema.
+  program.hook('preSubcommand', async (_program, sub) => {
+    if (sub !== serve || settings.length > 0) return
+    settings = await settingOptions()
+    for (const { option } of settings) serve.addOption(option)
+  })
   serve.action(async (opts: Record<string, string | undefined>) => {
+    const { loadConfig } = await import('../src/config.js')
     const data: Record<string, string> = {}
     for (const { env, option } of settings) {
       const value = opts[option.attributeName()]

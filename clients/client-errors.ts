@@ -64,7 +64,7 @@ export class CoordConnectionError extends Error {
   /** true when nothing listens at `url` (ECONNREFUSED): the server is not running. */
   readonly refused: boolean
 
-  /** @param cause the undici / socket error */
+  /** @param cause the socket error (or CallTimeoutError) */
   constructor (url: string, cause: Error) {
     const refused = errorCodes(cause).includes('ECONNREFUSED')
     super(refused

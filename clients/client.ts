@@ -1,17 +1,19 @@
 /**
- * A typed HTTP client for the coordination server, on undici. One method per operation; request and
- * answer types come from the TypeBox schemas in `src/schemas/`, so the client cannot drift from the API.
+ * A typed HTTP client for the coordination server, on `node:http` (`http-call.ts`). One method per
+ * operation; request and answer types come from the TypeBox schemas in `src/schemas/`, so the client
+ * cannot drift from the API.
  *
- * Calls the server treats as safe to repeat are retried with exponential backoff by undici's retry
- * interceptor (see `RetryOptions`); the others are sent once.
+ * Calls the server treats as safe to repeat are retried with exponential backoff (see `RetryOptions`);
+ * the others are sent once.
  *
  * Times: `wait` values are seconds (as in the API); timeouts and delays given to the constructor are
  * milliseconds.
  */
 import { randomUUID } from 'node:crypto'
-import { Agent, interceptors, type Dispatcher } from 'undici'
+import { Agent } from 'node:http'
 import type { ErrorBody } from '../src/schemas/common.js'
 import { checksFailure, CoordApiError, CoordConnectionError, type ChecksFailure } from './client-errors.js'
+import { httpCall, type RetryPolicy } from './http-call.js'
 import type { EventPage, EventsQuery } from '../src/schemas/events.js'
 import type {
   CreateTasksBody, CreateTasksResult, HeartbeatBody, Lease, ListTasksQuery, NextOutcome, NextQuery,
@@ -30,18 +32,6 @@ export const DEFAULT_URL = 'http://127.0.0.1:3100'
 const LONG_POLL_SLACK_MS = 30_000
 /** `wait` assumed when a long poll gives none: the largest the server accepts (it caps it lower). */
 const UNKNOWN_WAIT_S = 3600
-
-/**
- * Connection errors worth another attempt: nothing listens yet (a server starting or restarting), or
- * the connection broke before an answer (`UND_ERR_SOCKET` = "other side closed").
- * Timeouts are not retried: a long poll that outlived `wait` + 30 s will not fare better.
- */
-const RETRY_ERROR_CODES = ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']
-/**
- * Statuses worth another attempt: 503 = STORAGE_UNAVAILABLE (the store is briefly busy; nothing was
- * changed) or the server is closing. Other 5xx and every 4xx are answers, not trouble in passing.
- */
-const RETRY_STATUS_CODES = [503]
 
 /**
  * How the client retries calls that are safe to repeat: every GET (reads and long polls), heartbeat
@@ -90,28 +80,16 @@ type Query = Record<string, string | number | boolean | undefined>
 export class CoordClient {
   /** Base URL without a trailing slash, e.g. `http://127.0.0.1:3100`. */
   readonly url: string
-  private readonly agent: Agent
-  /** The same connection pool behind undici's retry interceptor, for calls safe to repeat. */
-  private readonly retrying: Dispatcher
+  /** Keep-alive connections, reused between calls; idle ones do not keep the process alive. */
+  private readonly agent = new Agent({ keepAlive: true })
+  private readonly retry: RetryPolicy
   private readonly timeoutMs: number
 
   /** @param url server base URL; default `http://127.0.0.1:3100` */
   constructor (url: string = DEFAULT_URL, opts: ClientOptions = {}) {
     this.url = url.replace(/\/+$/, '')
     this.timeoutMs = opts.timeoutMs ?? 30_000
-    this.agent = new Agent({ headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs })
-    this.retrying = this.agent.compose(interceptors.retry({
-      maxRetries: opts.retry?.retries ?? 4,
-      minTimeout: opts.retry?.minDelayMs ?? 250,
-      maxTimeout: opts.retry?.maxDelayMs ?? 2000,
-      timeoutFactor: 2,
-      // Which calls are safe to repeat is decided per call (`send`'s `retry`), not by method.
-      methods: ['GET', 'POST'],
-      statusCodes: RETRY_STATUS_CODES,
-      errorCodes: RETRY_ERROR_CODES,
-      // Hand the last 503 through as an answer (→ CoordApiError with the server's code), not as an undici error.
-      throwOnError: false,
-    }))
+    this.retry = { retries: opts.retry?.retries ?? 4, minDelayMs: opts.retry?.minDelayMs ?? 250, maxDelayMs: opts.retry?.maxDelayMs ?? 2000 }
   }
 
   /**
@@ -232,7 +210,7 @@ export class CoordClient {
 
   /** Close the connection pool (idle sockets do not keep the process alive anyway). */
   async close (): Promise<void> {
-    await this.agent.close()
+    this.agent.destroy()
   }
 
   private async call<T> (method: string, path: string, opts: SendOptions): Promise<T> {
@@ -248,23 +226,22 @@ export class CoordClient {
     const timeout = opts.waitS !== undefined && opts.waitS > 0 ? opts.waitS * 1000 + LONG_POLL_SLACK_MS : this.timeoutMs
     let res
     try {
-      res = await (opts.retry === false ? this.agent : this.retrying).request({
-        origin: target.origin,
-        path: target.pathname + target.search,
+      res = await httpCall(this.agent, {
+        url: target,
         method: method as 'GET' | 'POST',
         headers: {
           accept: 'application/json', ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }), ...opts.headers,
         },
         body: opts.body === undefined ? null : JSON.stringify(opts.body),
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
+        timeoutMs: timeout,
+        retry: opts.retry === false ? null : this.retry,
         signal: opts.signal,
       })
     } catch (err) {
       if (opts.signal?.aborted === true) throw err
       throw new CoordConnectionError(this.url, err as Error)
     }
-    const text = await res.body.text()
+    const text = res.text
     let body: unknown = null
     if (text !== '') {
       try { body = JSON.parse(text) } catch { body = { message: text } }
