@@ -2,7 +2,8 @@
  * What a coordinator waits for: the project done, any task finished, given tasks finished, or
  * something that needs it ("attention": a task failed for good, a worker blocked on a question, a
  * task waiting for review, a task escalated to the engineer (its checks failed too often, or a file
- * conflict), a worker gone offline). Shared by `coord wait` and the MCP server's `wait_for` tool; it only reads
+ * conflict), a worker gone offline, an engineer's answer to a task or to the coordinator's question).
+ * Shared by `coord wait` and the MCP server's `wait_for` tool; it only reads
  * through the typed `CoordClient`, and the caller keeps the event cursor.
  *
  * How: the current state first (finished tasks and a done project count at once), then the event
@@ -54,16 +55,16 @@ export interface WaitOptions extends CallOptions {
   now?: () => number
 }
 
-/** Why the coordinator is needed. */
+/** Why the coordinator is needed (or told: an answer from the engineer). */
 export interface Attention {
   /** task_review = a task waits in review-required; task_escalated = checks failed too often or a file conflict (see `kind`). */
-  reason: 'task_failed' | 'task_blocked' | 'task_review' | 'task_escalated' | 'worker_offline'
+  reason: 'task_failed' | 'task_blocked' | 'task_review' | 'task_escalated' | 'worker_offline' | 'task_answered' | 'question_answered'
   seq: number
   taskId: string | null
   worker: string | null
   /** The failure summary, the worker's question, the deliverables to review, why it was escalated, or when the worker was last seen. */
   message: string
-  /** task_escalated: the escalation kind (`checks`, `conflict`). */
+  /** task_escalated: the escalation kind (`checks`, `conflict`); question_answered: the question id. */
   kind?: string
 }
 
@@ -110,7 +111,16 @@ function attentionOf (e: Event): Attention | null {
   }
   if (e.type === 'task.escalated') return { ...base, reason: 'task_escalated', kind: String(e.data.kind ?? ''), message: String(e.data.message ?? '') }
   if (e.type === 'worker.offline') return { ...base, reason: 'worker_offline', message: `last seen ${String(e.data.lastSeenAt ?? '?')}` }
+  // The engineer answered a worker's question (the task may need amending) or the coordinator's own.
+  if (e.type === 'task.answered') return { ...base, reason: 'task_answered', message: answerText(e) }
+  if (e.type === 'question.answered') return { ...base, reason: 'question_answered', kind: String(e.data.questionId ?? ''), message: answerText(e) }
   return null
+}
+
+/** `question → answer (by …)` of an answer event. */
+function answerText (e: Event): string {
+  const q = e.data.question === undefined ? '' : `"${String(e.data.question)}" → `
+  return `${q}"${String(e.data.answer ?? '(see the task\'s notes)')}"${e.data.by == null ? '' : ` (by ${String(e.data.by)})`}`
 }
 
 /** What one wait has seen so far: the named tasks' states, finishes, attention. */
@@ -136,8 +146,8 @@ class Seen {
       this.anyFinished = true
     }
     if (e.type === 'project.finished') this.projectFinished = true
-    if (need !== null && (need.reason === 'worker_offline' || mine)) this.attention.push(need)
-    return (state !== null && mine) || need !== null || e.type.startsWith('project.')
+    if (need !== null && (need.reason === 'worker_offline' || need.reason === 'question_answered' || mine)) this.attention.push(need)
+    return (state !== null && mine) || need !== null || e.type.startsWith('project.') || e.type === 'task.reservation_lapsed'
   }
 
   /** Named tasks not finished yet. */
@@ -221,6 +231,8 @@ function describe (outcome: WaitResult['outcome'], condition: string, attention:
       case 'task_review': return `${task} waits for your review (${a.message})`
       case 'task_escalated': return `${task} was escalated (${a.kind ?? '?'}): ${a.message}`
       case 'task_failed': return `${task} failed for good: ${a.message}`
+      case 'task_answered': return `${task} was answered: ${a.message}`
+      case 'question_answered': return `your question ${a.kind ?? '?'} was answered: ${a.message}`
     }
     return task
   })
