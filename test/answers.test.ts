@@ -3,7 +3,10 @@
 import t from 'tap'
 import { CoordClient } from '../clients/client.js'
 import { waitUntil } from '../clients/wait-until.js'
+import { pino } from 'pino'
+import { TaskLifecycle } from '../src/lifecycle/task-lifecycle.js'
 import { build, claim, listen, post, report } from './helper.js'
+import { behaviourStore } from './stores.js'
 
 const batch = (tasks: unknown[], extra: Record<string, unknown> = {}) => ({ project: 'p', tasks, ...extra })
 const patch = (app: Awaited<ReturnType<typeof build>>, url: string, payload: unknown) => app.inject({ method: 'PATCH', url, payload: payload as object })
@@ -130,4 +133,31 @@ t.test('a task failed for good in a finished project: the escalation\'s action w
   t.equal(again.answered, true)
   await report(app, again)
   t.equal((await app.inject('/projects')).json().projects[0].done, true, 'finished again once it ends')
+})
+
+t.test('a reservation the asker let lapse: the task goes on, and the asker\'s next claim says why (clock injected)', async (t) => {
+  const store = await behaviourStore()()
+  let clock = 1_800_000_000_000
+  const lc = new TaskLifecycle(store, { defaultLeaseMs: 600_000, defaultMaxAttempts: 3, offlineMs: 3_600_000, workflow: { reserveMs: 30_000 } },
+    pino({ level: 'silent' }), () => clock)
+  await lc.start()
+  t.teardown(async () => { await lc.stop(); await store.close() })
+  await lc.createTasks({ project: 'p', tasks: [{ id: 'ask', description: 'ask first' }, { id: 'later', description: 'later', priority: -1 }] })
+  const first = await lc.next('w1', {}, 0)
+  if (first.status !== 'assigned') throw new Error('no task')
+  await lc.report('ask', { worker: 'w1', leaseId: first.assignment.lease.leaseId, status: 'blocked', summary: 's', question: 'Which one?' })
+  const answered = await lc.answer('ask', { message: 'The second.' })
+  t.equal(answered.reservedFor, 'w1', 'held for the asker, who is free')
+  t.match(await lc.next('w2', {}, 0), { status: 'assigned', assignment: { task: { id: 'later' } } }, 'not offered to others while held')
+  await lc.report('later', { worker: 'w2', leaseId: (await store.liveLeaseView('w2'))?.lease.id as string, status: 'completed', summary: 's' })
+  clock += 31_000
+  const other = await lc.next('w2', {}, 0)
+  t.match(other, { status: 'assigned', assignment: { task: { id: 'ask' }, answered: true, answer: { message: 'The second.' } } })
+  const events = await store.events(0, 'p', 100)
+  t.match(events.filter((e) => e.type === 'task.reservation_lapsed'),
+    [{ worker: 'w1', data: { claimedBy: 'w2', reason: /held for you until 2027-01-15T08:00:30.000Z and you did not poll for work by then/ } }])
+  await lc.createTasks({ project: 'p', tasks: [{ id: 'new', description: 'new' }] })
+  const back = await lc.next('w1', {}, 0)
+  t.match(back, { status: 'assigned', assignment: { task: { id: 'new' }, notices: [{ taskId: 'ask', message: /went to w2: it was held for you/ }] } },
+    'the asker\'s next claim says where its question went')
 })
