@@ -21,7 +21,7 @@ import type {
 } from '../src/schemas/tasks.js'
 import type { ProjectSummary, Status, Worker } from '../src/schemas/workers.js'
 import type { ProjectMetrics } from '../src/schemas/metrics.js'
-import type { AnswerBody, Escalation, ReviewBody } from '../src/schemas/workflow.js'
+import type { AmendBody, AnswerBody, Escalation, Question, QuestionBody, ReviewBody } from '../src/schemas/workflow.js'
 
 export { checksFailure, CoordApiError, CoordConnectionError, type ChecksFailure }
 
@@ -163,6 +163,35 @@ export class CoordClient {
     return this.call('POST', `/tasks/${enc(taskId)}/answer`, { body, retry: false })
   }
 
+  /**
+   * Change what a task asks for (description, acceptance, checks, priority, context) while no worker holds it.
+   * Sent once (a repeat is harmless, but a 409 after a lost answer would mislead).
+   * @returns the task as amended
+   * @throws CoordApiError 400 INVALID_TASK (bad checks), 404 TASK_NOT_FOUND, 409 TASK_BEING_WORKED (a worker holds it) / TASK_FINISHED
+   */
+  amend (taskId: string, body: AmendBody): Promise<Task> {
+    return this.call('PATCH', `/tasks/${enc(taskId)}`, { body, retry: false })
+  }
+
+  /**
+   * Ask the engineer a question that is not tied to a worker's task; it joins the escalation queue until
+   * answered (`answerQuestion`). Sent once: a repeat would ask twice.
+   * @throws CoordApiError 404 TASK_NOT_FOUND (the named task)
+   */
+  ask (body: QuestionBody): Promise<Question> {
+    return this.call('POST', '/questions', { body, retry: false })
+  }
+
+  /** A question and its answer (null while open). @throws CoordApiError 404 QUESTION_NOT_FOUND */
+  question (id: string): Promise<Question> {
+    return this.call('GET', `/questions/${enc(id)}`, {})
+  }
+
+  /** Answer the coordinator's question, once. @throws CoordApiError 404 QUESTION_NOT_FOUND, 409 ALREADY_ANSWERED */
+  answerQuestion (id: string, body: AnswerBody): Promise<Question> {
+    return this.call('POST', `/questions/${enc(id)}/answer`, { body, retry: false })
+  }
+
   /** What needs a human, oldest first (every project, or one). @throws CoordApiError 400 bad project name */
   async escalations (project?: string): Promise<Escalation[]> {
     return (await this.call<{ escalations: Escalation[] }>('GET', '/escalations', { query: { project } })).escalations
@@ -228,7 +257,7 @@ export class CoordClient {
     try {
       res = await httpCall(this.agent, {
         url: target,
-        method: method as 'GET' | 'POST',
+        method: method as 'GET' | 'POST' | 'PATCH',
         headers: {
           accept: 'application/json', ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }), ...opts.headers,
         },

@@ -5,8 +5,8 @@
  */
 import type { Check, CheckResult } from '../src/schemas/checks.js'
 import type { ProjectMetrics } from '../src/schemas/metrics.js'
-import type { DependencyResult, Task, TaskNote } from '../src/schemas/tasks.js'
-import type { Escalation } from '../src/schemas/workflow.js'
+import type { DependencyResult, Notice, Task, TaskNote } from '../src/schemas/tasks.js'
+import type { Escalation, Question } from '../src/schemas/workflow.js'
 import type { ChecksFailure } from './client-errors.js'
 
 const indent = (text: string, pad = '  '): string => text.split('\n').map((l) => pad + l).join('\n')
@@ -35,6 +35,23 @@ export function formatNotes (notes: TaskNote[]): string {
     lines.push(indent(n.message, '      '))
   }
   return lines.join('\n')
+}
+
+/**
+ * The engineer's answer on a task handed out again after it (`Assignment.answered`), to read before the
+ * description: the description may still say to ask first.
+ */
+export function formatAnswer (answer: TaskNote): string {
+  const lines = [`ANSWERED: the engineer answered a question on this task (${answer.by ?? 'engineer'}, ${answer.at}). ` +
+    'Follow the answer where the description differs; do not ask again:']
+  if (answer.question !== undefined) lines.push(indent(`question: ${answer.question}`, '  '))
+  lines.push(indent(`answer: ${answer.message}`, '  '))
+  return lines.join('\n')
+}
+
+/** Notices for a worker (where a task it asked about went), one per line. */
+export function formatNotices (notices: readonly Notice[]): string {
+  return ['Notice:', ...notices.map((n) => `  - ${n.message}`)].join('\n')
 }
 
 /** The results of the tasks a claimed task depends on. */
@@ -94,8 +111,11 @@ export function formatEscalations (list: Escalation[], commands: (e: Escalation)
   if (list.length === 0) return 'Nothing needs you: no escalations.'
   const lines = [`${list.length} escalation(s), oldest first:`]
   for (const e of list) {
-    lines.push(`${e.taskId} [${e.kind}] project ${e.project}, ${e.state}, type ${e.type}${e.worker === null ? '' : `, worker ${e.worker}`}, ` +
-      `since ${e.since}, attempts ${e.attempts}`, indent(e.message, '    '), ...commands(e).map((c) => `    → ${c}`))
+    const head = e.taskId === null
+      ? `${e.questionId ?? '?'} [${e.kind}] project ${e.project}, the coordinator's question, since ${e.since}`
+      : `${e.taskId} [${e.kind}] project ${e.project}, ${e.state}, type ${e.type}${e.worker === null ? '' : `, worker ${e.worker}`}, ` +
+        `since ${e.since}, attempts ${e.attempts}`
+    lines.push(head, indent(e.message, '    '), ...commands(e).map((c) => `    → ${c}`))
   }
   return lines.join('\n')
 }
@@ -111,6 +131,22 @@ export function formatAnswered (t: Task): string {
   if (t.state === 'submitted') return `Answer added to task ${t.id}'s notes: it is back in the queue${reservation(t)}.`
   const reader = t.worker === null ? '' : ` (worker ${t.worker} reads the notes when it polls again)`
   return `Answer added to task ${t.id}'s notes; the task stays ${t.state}${reader}.`
+}
+
+/** The task after `coord amend`. */
+export function formatAmended (t: Task, fields: string[]): string {
+  return `Task ${t.id} amended (${fields.join(', ')}); it is ${t.state}, and whoever takes it next gets the new version.`
+}
+
+/** The question after `coord ask`; `wait` is the command that wakes with its answer. */
+export function formatAsked (q: Question, wait: string): string {
+  return `Asked the engineer: ${q.id} (project ${q.project}) is in the escalation queue. Its answer wakes \`${wait}\` (exit 5) ` +
+    'and shows in its output.'
+}
+
+/** The question after the engineer answered it. */
+export function formatQuestionAnswered (q: Question): string {
+  return `Answered ${q.id}; the coordinator's wait wakes with it.\n  question: ${q.message}\n  answer: ${q.answer ?? ''}`
 }
 
 function reservation (t: Task): string {

@@ -2,7 +2,7 @@
 import type { Event } from '../src/schemas/events.js'
 import type { Assignment, CreateTasksResult, Lease, ReportResult, Task, TaskDetail } from '../src/schemas/tasks.js'
 import type { ProjectSummary, Status, Worker } from '../src/schemas/workers.js'
-import { formatCheckResults, formatDependencies, formatNotes, formatTaskWorkflow } from './format-workflow.js'
+import { formatAnswer, formatCheckResults, formatDependencies, formatNotes, formatNotices, formatTaskWorkflow } from './format-workflow.js'
 
 const indent = (text: string, pad = '  '): string => text.split('\n').map((l) => pad + l).join('\n')
 
@@ -47,7 +47,10 @@ export function formatAssignment (a: Assignment, commands: AssignmentCommands, c
     formatHeartbeatHint(a.lease, commands.heartbeat),
   ]
   if (t.workspace !== null) lines.push(`Workspace: ${t.workspace} (file paths and checks are relative to it)`)
-  // Notes first: an answer or review feedback changes what the description asks for.
+  if (a.notices !== undefined && a.notices.length > 0) lines.push('', formatNotices(a.notices))
+  // The answer first: the description may still say to ask the engineer.
+  if (a.answer !== undefined) lines.push('', formatAnswer(a.answer))
+  // Notes next: an answer or review feedback changes what the description asks for.
   if (t.notes.length > 0) lines.push('', formatNotes(t.notes))
   lines.push('', 'Description:', indent(t.description))
   if (a.dependencies.length > 0) lines.push('', formatDependencies(a.dependencies))
@@ -75,6 +78,7 @@ export function formatReport (r: ReportResult): string {
   const note = r.duplicate ? ' (duplicate: this report had already been accepted)' : ''
   const retry = r.task.willRetry ? ` It will be retried (${r.task.attempts} of ${r.task.maxAttempts} attempts used).` : ''
   const lines = [`Report accepted: task ${r.task.id} is now ${r.task.state}${note}.${retry}`]
+  if (r.notices !== undefined && r.notices.length > 0) lines.push(formatNotices(r.notices))
   if (r.checks !== undefined && r.checks.length > 0) lines.push(`All ${r.checks.length} checks passed.`)
   if (r.task.state === 'review-required') {
     lines.push('It waits for the coordinator\'s review; if changes are asked, the task comes back to you first with the feedback in its notes.')

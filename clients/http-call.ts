@@ -30,7 +30,7 @@ export interface RetryPolicy {
 /** One request. `timeoutMs` is the longest silence on the connection (waiting for the answer, or within it). */
 export interface HttpCall {
   url: URL
-  method: 'GET' | 'POST'
+  method: 'GET' | 'POST' | 'PATCH'
   headers: Record<string, string>
   body: string | null
   timeoutMs: number

@@ -10,7 +10,7 @@ import { z } from 'zod'
 import type { Assignment, NextOutcome, ReportBody } from '../src/schemas/tasks.js'
 import { checksFailure, CoordApiError, type ChecksFailure, type CoordClient } from './client.js'
 import { formatReport } from './format.js'
-import { checkLabels, formatChecksFailure, formatDependencies, formatNotes } from './format-workflow.js'
+import { checkLabels, formatAnswer, formatChecksFailure, formatDependencies, formatNotes, formatNotices } from './format-workflow.js'
 import { nextWithin, type PollQuery } from './long-wait.js'
 import {
   callSignal, DEFAULT_TOOL_WAIT_S, fail, guarded, idSchema, ok, progressOf, SLICE_S, ToolUsageError, waitSchema, workerOf,
@@ -44,6 +44,9 @@ async function describeAssignment (a: Assignment): Promise<string> {
     `Lease ${a.lease.leaseId} expires ${a.lease.expiresAt}: call heartbeat at least every ${beat} s while working, or the task goes to another worker.`,
     `When done call report_task with task_id "${t.id}" (status completed, failed, or blocked with a question); the lease is remembered for you.`,
   ]
+  if (a.notices !== undefined && a.notices.length > 0) lines.push('', formatNotices(a.notices))
+  // The answer first: the description may still say to ask the engineer.
+  if (a.answer !== undefined) lines.push('', formatAnswer(a.answer))
   if (t.notes.length > 0) lines.push('', formatNotes(t.notes))
   if (a.dependencies.length > 0) lines.push('', formatDependencies(a.dependencies))
   if (t.acceptance.length > 0) lines.push('', 'The acceptance criteria (in the task below) are not machine-checked: judge them yourself.')

@@ -2,8 +2,9 @@
  * What a coordinator waits for: the project done, any task finished, given tasks finished, or
  * something that needs it ("attention", decided by `needsAPerson` alone: a task failed for good, a
  * worker blocked on a question, a task waiting for review, a task escalated to the engineer (its
- * checks failed too often, or a file conflict), a worker gone offline having lost its task). Only the
- * watched project's events count. Shared by `coord wait` and the MCP server's `wait_for` tool; it only reads
+ * checks failed too often, or a file conflict), a worker gone offline having lost its task, an
+ * engineer's answer to a task or to the coordinator's question). Only the watched project's events
+ * count. Shared by `coord wait` and the MCP server's `wait_for` tool; it only reads
  * through the typed `CoordClient`, and the caller keeps the event cursor.
  *
  * How: the current state first (finished tasks and a done project count at once), then the event
@@ -55,16 +56,16 @@ export interface WaitOptions extends CallOptions {
   now?: () => number
 }
 
-/** Why the coordinator is needed. */
+/** Why the coordinator is needed (or told: an answer from the engineer). */
 export interface Attention {
   /** task_review = a task waits in review-required; task_escalated = checks failed too often or a file conflict (see `kind`). */
-  reason: 'task_failed' | 'task_blocked' | 'task_review' | 'task_escalated' | 'worker_offline'
+  reason: 'task_failed' | 'task_blocked' | 'task_review' | 'task_escalated' | 'worker_offline' | 'task_answered' | 'question_answered'
   seq: number
   taskId: string | null
   worker: string | null
   /** The failure summary, the worker's question, the deliverables to review, why it was escalated, or when the worker (that lost `taskId`) was last seen. */
   message: string
-  /** task_escalated: the escalation kind (`checks`, `conflict`). */
+  /** task_escalated: the escalation kind (`checks`, `conflict`); question_answered: the question id. */
   kind?: string
 }
 
@@ -126,7 +127,16 @@ export function needsAPerson (e: Event, project: string | null): Attention | nul
   }
   if (e.type === 'task.escalated') return { ...base, reason: 'task_escalated', kind: String(e.data.kind ?? ''), message: String(e.data.message ?? '') }
   if (e.type === 'worker.offline' && e.taskId !== null) return { ...base, reason: 'worker_offline', message: `last seen ${String(e.data.lastSeenAt ?? '?')}` }
+  // The engineer answered a worker's question (the task may need amending) or the coordinator's own.
+  if (e.type === 'task.answered') return { ...base, reason: 'task_answered', message: answerText(e) }
+  if (e.type === 'question.answered') return { ...base, reason: 'question_answered', kind: String(e.data.questionId ?? ''), message: answerText(e) }
   return null
+}
+
+/** `question → answer (by …)` of an answer event. */
+function answerText (e: Event): string {
+  const q = e.data.question === undefined ? '' : `"${String(e.data.question)}" → `
+  return `${q}"${String(e.data.answer ?? '(see the task\'s notes)')}"${e.data.by == null ? '' : ` (by ${String(e.data.by)})`}`
 }
 
 /** What one wait has seen so far: the named tasks' states, finishes, attention. */
@@ -155,9 +165,10 @@ class Seen {
       this.anyFinished = true
     }
     if (e.type === 'project.finished') this.projectFinished = true
-    // A lost task that is not one of the named ones still needs the coordinator (a chat stopped).
-    if (need !== null && (need.reason === 'worker_offline' || mine)) this.attention.push(need)
-    return (state !== null && mine) || need !== null || e.type.startsWith('project.')
+    // A lost task that is not one of the named ones still needs the coordinator (a chat stopped), and
+    // so does the answer to its own question.
+    if (need !== null && (need.reason === 'worker_offline' || need.reason === 'question_answered' || mine)) this.attention.push(need)
+    return (state !== null && mine) || need !== null || e.type.startsWith('project.') || e.type === 'task.reservation_lapsed'
   }
 
   /** Named tasks not finished yet. */
@@ -241,6 +252,8 @@ function describe (outcome: WaitResult['outcome'], condition: string, attention:
       case 'task_review': return `${task} waits for your review (${a.message})`
       case 'task_escalated': return `${task} was escalated (${a.kind ?? '?'}): ${a.message}`
       case 'task_failed': return `${task} failed for good: ${a.message}`
+      case 'task_answered': return `${task} was answered: ${a.message}`
+      case 'question_answered': return `your question ${a.kind ?? '?'} was answered: ${a.message}`
     }
     return task
   })

@@ -1,13 +1,13 @@
 /**
- * Workflow routes: the coordinator's review, the engineer's answers and escalation queue, and a
- * project's metrics.
+ * Workflow routes: the coordinator's review and amendments, the engineer's answers and escalation queue,
+ * and a project's metrics.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { commonErrors, described, ErrorRef, ProjectName, TaskId } from '../src/schemas/common.js'
 import { Task } from '../src/schemas/tasks.js'
 import { ProjectMetrics } from '../src/schemas/metrics.js'
-import { AnswerBody, EscalationList, EscalationsQuery, ReviewBody } from '../src/schemas/workflow.js'
+import { AmendBody, AnswerBody, EscalationList, EscalationsQuery, ReviewBody } from '../src/schemas/workflow.js'
 
 const TaskParams = Type.Object({ id: TaskId })
 
@@ -33,7 +33,8 @@ const workflow: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Answer a task that needs the engineer; it goes back to the queue',
       description: 'The answer is appended to the task\'s `notes` (the worker reads them with the task). A task in `input-required` ' +
         '(question, repeated check failures, conflict) or `failed` for good goes back to the queue, offered first to the worker that asked; ' +
-        'a failed one gets one more attempt and its dependency-canceled dependents wait again. A submitted or working task just gets the ' +
+        'a failed one gets one more attempt (reopening its project if it had finished) and its dependency-canceled dependents wait again. ' +
+        'A submitted or working task just gets the ' +
         'note. Every answer counts as an engineer intervention in the metrics.',
       params: TaskParams,
       body: AnswerBody,
@@ -41,14 +42,30 @@ const workflow: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (request) => app.lifecycle.answer(request.params.id, request.body))
 
+  app.patch('/tasks/:id', {
+    schema: {
+      tags: ['coordinator'],
+      operationId: 'amendTask',
+      summary: 'Change what a task asks for while no worker holds it',
+      description: 'Replaces the given fields (description, acceptance, checks, priority, context), validated as in `POST /tasks`, for a ' +
+        'task in `submitted`, `input-required` or `review-required`; a task event `task.amended` lists the fields. 409 TASK_BEING_WORKED ' +
+        'while a worker holds it (amend after its report), 409 TASK_FINISHED once it ended. The task as first posted stays its identity: ' +
+        're-posting that answers `existing`.',
+      params: TaskParams,
+      body: AmendBody,
+      response: { 200: described(Task, 'The task as amended.'), 404: ErrorRef, 409: ErrorRef, ...commonErrors },
+    },
+  }, async (request) => app.lifecycle.amend(request.params.id, request.body))
+
   app.get('/escalations', {
     schema: {
       tags: ['engineer'],
       operationId: 'listEscalations',
       summary: 'Everything that needs a human, oldest first',
-      description: 'Questions from blocked workers, tasks failed for good, tasks whose checks failed too often, file conflicts, and ready ' +
+      description: 'Questions from blocked workers and from the coordinator (`POST /questions`), tasks failed for good, ' +
+        'tasks whose checks failed too often, file conflicts, and ready ' +
         'tasks no connected worker polls for (after COORD_UNCLAIMABLE_SECONDS). Each item says what to do (`action`). An item leaves the ' +
-        'queue when its task does (answered, canceled, taken).',
+        'queue when its task does (answered, canceled, taken), a question once answered.',
       querystring: EscalationsQuery,
       response: { 200: described(EscalationList, 'The queue.'), ...commonErrors },
     },

@@ -22,6 +22,7 @@ import eventRoutes from '../routes/events.js'
 import statusRoutes from '../routes/status.js'
 import rootRoutes from '../routes/root.js'
 import workflowRoutes from '../routes/workflow.js'
+import questionRoutes from '../routes/questions.js'
 
 /** Options for `buildApp`. */
 export interface BuildOptions {
@@ -45,6 +46,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   await app.register(taskRoutes)
   await app.register(workLoopRoutes)
   await app.register(workflowRoutes)
+  await app.register(questionRoutes)
   await app.register(projectRoutes)
   await app.register(workerRoutes)
   await app.register(eventRoutes)

@@ -51,8 +51,8 @@ t.test('tools and resources are listed with descriptions and input schemas', asy
   const s = await connect(t, url, t.testdir())
   const { tools } = await s.client.listTools()
   const names = tools.map((x) => x.name).sort()
-  t.same(names, ['answer_task', 'cancel_task', 'close_project', 'create_tasks', 'get_task', 'heartbeat', 'list_escalations', 'next_task',
-    'project_metrics', 'project_status', 'report_task', 'review_task', 'wait_for'])
+  t.same(names, ['amend_task', 'answer_task', 'ask_engineer', 'cancel_task', 'close_project', 'create_tasks', 'get_task', 'heartbeat',
+    'list_escalations', 'next_task', 'project_metrics', 'project_status', 'report_task', 'review_task', 'wait_for'])
   for (const tool of tools) {
     t.ok((tool.description ?? '').length > 60, `${tool.name} is described`)
     t.equal(tool.inputSchema.type, 'object')

@@ -166,4 +166,33 @@ for (const [name, open] of storeFactories()) {
     t.equal(rest.nextAfter, null)
     t.same((await store.onlineWorkers()).map((w) => w.id).sort(), ['w1', 'w2', 'w3'])
   })
+
+  t.test(`${name}: amendments and answers are compare-and-set; questions are numbered; notices are told once`, async (t) => {
+    const store = await fresh(t)
+    const s = harness(store)
+    await s.create('p', [{ id: 'a', description: 'x' }])
+    t.equal(await store.transact((tx) => tx.amendTask('a', 'working', { priority: 7 }, T0)), false, 'not in the expected state: refused')
+    t.equal((await store.getTask('a'))?.priority, 0, 'and nothing written')
+    t.equal(await store.transact((tx) => tx.amendTask('a', 'submitted', { priority: 7, acceptance: ['y'] }, T0 + 1)), true)
+    t.match(await store.getTask('a'), { priority: 7, acceptance: ['y'], description: 'x' }, 'only the given fields change')
+    t.same((await store.transact((tx) => tx.existingTasks(['a']))).get('a')?.input, { id: 'a', description: 'x' }, 'the task as posted is kept')
+
+    const ids = await store.transact(async (tx) => [
+      await tx.insertQuestion({ project: 'p', taskId: null, message: 'q1', by: null, at: T0 }),
+      await tx.insertQuestion({ project: 'other', taskId: 'a', message: 'q2', by: 'c', at: T0 }),
+    ])
+    t.same(ids, ['question-1', 'question-2'])
+    t.same((await store.openQuestions('p', 10)).map((q) => q.id), ['question-1'])
+    t.equal(await store.transact((tx) => tx.answerQuestion('question-1', { message: 'yes', by: 'e', at: T0 + 2 })), true)
+    t.equal(await store.transact((tx) => tx.answerQuestion('question-1', { message: 'no', by: 'e', at: T0 + 3 })), false, 'answered once')
+    t.match(await store.getQuestion('question-1'), { answer: 'yes', answeredBy: 'e' })
+    t.same((await store.openQuestions(undefined, 10)).map((q) => q.id), ['question-2'])
+    t.equal(await store.getQuestion('question-9'), null)
+
+    await store.transact((tx) => ops.seeWorker(tx, 'w1', T0))
+    const notice = { taskId: 'a', message: 'went to w2', at: new Date(T0).toISOString() }
+    await store.transact(async (tx) => { await tx.addNotice('w1', notice); await tx.addNotice('nobody', notice) })
+    t.same(await store.transact((tx) => tx.takeNotices('w1')), [notice])
+    t.same(await store.transact((tx) => tx.takeNotices('w1')), [], 'told once')
+  })
 }

@@ -38,7 +38,21 @@ export const EventData = {
   'task.changes_requested': Type.Object({
     feedback: Type.String(), by: Type.Union([Type.String(), Type.Null()]), reservedFor: Type.Union([Type.String(), Type.Null()]),
   }),
-  'task.answered': Type.Object({ by: Type.Union([Type.String(), Type.Null()]), previousState: Type.String(), requeued: Type.Boolean() }),
+  'task.answered': Type.Object({
+    by: Type.Union([Type.String(), Type.Null()]),
+    previousState: Type.String(),
+    requeued: Type.Boolean(),
+    reservedFor: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    question: Type.Optional(Type.String()),
+    answer: Type.Optional(Type.String()),
+  }),
+  'task.amended': Type.Object({ fields: Type.Array(Type.String()), by: Type.Union([Type.String(), Type.Null()]), state: Type.String() }),
+  'task.reservation_lapsed': Type.Object({ asker: Type.String(), claimedBy: Type.String(), reason: Type.String() }),
+  'question.asked': Type.Object({ questionId: Type.String(), message: Type.String(), by: Type.Union([Type.String(), Type.Null()]) }),
+  'question.answered': Type.Object({
+    questionId: Type.String(), question: Type.String(), answer: Type.String(), by: Type.Union([Type.String(), Type.Null()]),
+  }),
+  'project.reopened': Type.Object({ reason: Type.String(), taskId: Type.String() }),
   'task.escalated': Type.Object({ kind: Type.String(), message: Type.String() }),
   'worker.registered': Type.Object({}),
   'worker.offline': Type.Object({ lastSeenAt: Iso }),

@@ -14,7 +14,8 @@ import type { ClaimFilter, LeaseFacts, StoreTx, TaskFacts, WorkingWrites } from 
 import { event, iso } from './events.js'
 import { storedOverlaps as writeOverlaps } from './file-globs.js'
 import { afterUnsuccessfulAttempt, attemptsAfterRelease, cancelRefusal, judge, OPEN_STATES, projectDone } from './rules.js'
-import { cancelDependents } from './workflow-ops.js'
+import { cancelDependents, tellAskerOfHandOn } from './workflow-ops.js'
+import { answeredOf } from './workflow-views.js'
 import type { LostTask } from './presence.js'
 
 /** What a claim noticed: whether a task was passed over because its writes overlap a working task's. */
@@ -67,9 +68,14 @@ export async function dependencyResults (read: (id: string) => Promise<Task | nu
   return out
 }
 
-async function assignment (tx: StoreTx, t: TaskFacts, lease: LeaseFacts, resumed: boolean): Promise<Assignment> {
+async function assignment (tx: StoreTx, t: TaskFacts, lease: LeaseFacts, resumed: boolean, now: number): Promise<Assignment> {
   const dependencies = t.dependsOn.length === 0 ? [] : await dependencyResults((id) => tx.taskView(id).catch(() => null), t.dependsOn)
-  return { task: await tx.taskView(t.id), lease: leaseView(lease, t.leaseMs), resumed, dependencies }
+  const task = await tx.taskView(t.id)
+  const answered = answeredOf(task)
+  // A fresh claim of an answered task by someone else than the asker: the asker hears where it went.
+  if (!resumed && answered.answer !== undefined) await tellAskerOfHandOn(tx, t, answered.answer, lease.worker, now)
+  const notices = resumed ? [] : await tx.takeNotices(lease.worker)
+  return { task, lease: leaseView(lease, t.leaseMs), resumed, dependencies, ...answered, ...(notices.length === 0 ? {} : { notices }) }
 }
 
 /** Whether `t`'s declared writes overlap those of a working task other than itself. */
@@ -117,7 +123,7 @@ async function pickFor (tx: StoreTx, worker: string, filter: ClaimFilter, now: n
 export async function claim (tx: StoreTx, worker: string, filter: ClaimFilter, now: number, notes: ClaimNotes = {}): Promise<Assignment | null> {
   const held = await tx.liveLeaseOf(worker)
   if (held !== null) {
-    if (held.expiresAt > now) return assignment(tx, await requireTask(tx, held.taskId), held, true)
+    if (held.expiresAt > now) return assignment(tx, await requireTask(tx, held.taskId), held, true, now)
     await expireLease(tx, held, now)
   }
   const t = await pickFor(tx, worker, filter, now, notes)
@@ -130,7 +136,7 @@ export async function claim (tx: StoreTx, worker: string, filter: ClaimFilter, n
   await tx.updateTask(t.id, { state: 'working', attempts: lease.attempt, leaseId: lease.id, reservedFor: null, availableAt: 0, updatedAt: now })
   await tx.appendEvent(event('task.claimed', now, { project: t.project, taskId: t.id, worker },
     { leaseId: lease.id, attempt: lease.attempt, expiresAt: iso(lease.expiresAt) }))
-  return assignment(tx, t, lease, false)
+  return assignment(tx, t, lease, false, now)
 }
 
 /** Give a just-claimed task back without counting the attempt (its requester had gone). */

@@ -80,16 +80,18 @@ export class ReportPath {
       // Report and next claim in one transaction (one commit per worker cycle); polls already parked for
       // the same work are served first, in that transaction too (longest-waiting first). The claim may not
       // fail the report: a refused claim (CoordError) leaves the report to commit alone and the poll below runs.
-      const { outcome, claimed } = await polls.transactServing(now, async (tx, serve) => {
+      const { outcome, claimed, notices } = await polls.transactServing(now, async (tx, serve) => {
         const outcome = await report(tx, taskId, body, now, policy)
-        if (outcome.kind !== 'accepted' || !inline) return { outcome, claimed: null }
+        // What happened to the reporter meanwhile (e.g. where a task it asked about went), told once.
+        const notices = outcome.kind === 'accepted' ? await tx.takeNotices(body.worker) : []
+        if (outcome.kind !== 'accepted' || !inline) return { outcome, claimed: null, notices }
         const filter = (next as { filter: ClaimFilter }).filter
         await serve([groupKey(filter)])
         const claimed = await ops.claim(tx, body.worker, filter, now, this.deps.claimNotes).catch((err: unknown) => {
           if (err instanceof CoordError) return null
           throw err
         })
-        return { outcome, claimed }
+        return { outcome, claimed, notices }
       })
       // The task has checks: run them outside the transaction (they read files, maybe run a command), then judge again.
       if (outcome.kind === 'needs-checks') {
@@ -97,7 +99,8 @@ export class ReportPath {
         checkResults = await this.runChecksFor(taskId, body)
         continue
       }
-      return this.reported(outcome, claimed, body, next)
+      const result = await this.reported(outcome, claimed, body, next)
+      return notices.length === 0 ? result : { ...result, notices }
     }
   }
 

@@ -21,13 +21,15 @@ import type {
   CreateTasksBody, CreateTasksResult, Lease, NextOutcome, ReportBody, ReportResult, Task, TaskDetail, TaskPage,
 } from '../schemas/tasks.js'
 import type { ProjectSummary, Status, Worker } from '../schemas/workers.js'
-import type { AnswerBody, Escalation, ReviewBody } from '../schemas/workflow.js'
+import type { AmendBody, AnswerBody, Escalation, Question, QuestionBody, ReviewBody } from '../schemas/workflow.js'
 import type { ProjectMetrics } from '../schemas/metrics.js'
 import type { ClaimFilter, Store, StoreChange, StoreHealth, StoreTx, TaskListQuery } from '../store/store.js'
 import { prepareBatch } from './batch-input.js'
 import * as ops from './operations.js'
 import { createTasks } from './create-ops.js'
 import * as workflow from './workflow-ops.js'
+import { amend } from './amend-ops.js'
+import * as questions from './question-ops.js'
 import { assigned, empty, finished, PollDispatcher } from './dispatch.js'
 import { LifecycleTimers } from './lifecycle-timers.js'
 import { LifecycleViews } from './lifecycle-views.js'
@@ -36,6 +38,7 @@ import { WORKFLOW_DEFAULTS, type LifecycleConfig, type WorkflowConfig } from './
 import { PresenceTable } from './presence.js'
 import { DEFAULT_PROJECT, toSpec } from './task-spec.js'
 import { ReaderQueue } from './reader-queue.js'
+import { answeredOf } from './workflow-views.js'
 
 export type { LifecycleConfig, WorkflowConfig } from './lifecycle-config.js'
 export { WORKFLOW_DEFAULTS } from './lifecycle-config.js'
@@ -178,7 +181,9 @@ export class TaskLifecycle {
     const current = await this.store.liveLeaseView(worker)
     if (current !== null && current.lease.expiresAt > this.now()) {
       const dependencies = await ops.dependencyResults((id) => this.store.getTask(id), current.task.dependsOn)
-      return assigned({ task: current.task, lease: ops.leaseView(current.lease, current.task.leaseSeconds * 1000), resumed: true, dependencies })
+      return assigned({
+        task: current.task, lease: ops.leaseView(current.lease, current.task.leaseSeconds * 1000), resumed: true, dependencies, ...answeredOf(current.task),
+      })
     }
     if (waitMs <= 0 || signal?.aborted === true || this.stopped) {
       const now = this.now()
@@ -237,6 +242,31 @@ export class TaskLifecycle {
     const t = await this.store.transact((tx) => workflow.answer(tx, taskId, body, now, { reserveMs: this.workflow.reserveMs }))
     this.polls.reservedTask(t)
     return t
+  }
+
+  /** `PATCH /tasks/{id}`. @throws CoordError as `amend-ops.amend` */
+  async amend (taskId: string, body: AmendBody): Promise<Task> {
+    const now = this.now()
+    return this.store.transact((tx) => amend(tx, taskId, body, now, this.workflow))
+  }
+
+  /** `POST /questions`: the coordinator asks the engineer. @throws CoordError TASK_NOT_FOUND */
+  async ask (body: QuestionBody): Promise<Question> {
+    const now = this.now()
+    return this.store.transact((tx) => questions.ask(tx, body, now))
+  }
+
+  /** `POST /questions/{id}/answer`. @throws CoordError QUESTION_NOT_FOUND, ALREADY_ANSWERED */
+  async answerQuestion (id: string, body: AnswerBody): Promise<Question> {
+    const now = this.now()
+    return this.store.transact((tx) => questions.answerQuestion(tx, id, body, now))
+  }
+
+  /** `GET /questions/{id}`. @throws CoordError QUESTION_NOT_FOUND */
+  async question (id: string): Promise<Question> {
+    const q = await this.store.getQuestion(id)
+    if (q === null) throw new CoordError('QUESTION_NOT_FOUND', `No question has id ${id}. List open ones with GET /escalations.`, { questionId: id })
+    return q
   }
 
   /** `GET /escalations`: what needs a human, oldest first (see `workflow-views.escalations`). */

@@ -128,27 +128,32 @@ export async function review (tx: StoreTx, taskId: string, body: ReviewBody, now
  * `POST /tasks/{id}/answer`: the engineer's answer, appended to the task's notes. A task waiting for the
  * engineer (input-required) or failed for good goes back to the queue, offered first to the worker that
  * asked (a failed task gets one more attempt, and its dependency-canceled dependents wait again); a
- * submitted or working task just gets the note.
- * @throws CoordError TASK_NOT_FOUND, NOTHING_TO_ANSWER (completed, canceled, review-required, or failed in a finished project)
+ * submitted or working task just gets the note. A failed task of a finished project reopens the project
+ * (project.reopened): it finishes again once that attempt ends, so the escalation's action always works.
+ * @throws CoordError TASK_NOT_FOUND, NOTHING_TO_ANSWER (completed, canceled or review-required)
  */
 export async function answer (tx: StoreTx, taskId: string, body: AnswerBody, now: number, opts: ReserveOptions): Promise<Task> {
   const t = await requireTask(tx, taskId)
-  const project = await tx.project(t.project)
   const refusal = t.state === 'completed' || t.state === 'canceled'
     ? `Task ${taskId} is ${t.state}; post a new task for further work.`
     : t.state === 'review-required'
       ? `Task ${taskId} waits for review: use POST /tasks/${taskId}/review with decision accept or changes.`
-      : t.state === 'failed' && project?.finishedAt != null
-        ? `Task ${taskId} failed and project ${t.project} has finished; post a new task for another try.`
-        : null
+      : null
   if (refusal !== null) throw new CoordError('NOTHING_TO_ANSWER', refusal, { taskId, state: t.state })
   const view = await tx.taskView(taskId)
   const question = t.attention?.message ?? (t.state === 'failed' ? view.result?.summary : undefined)
-  await tx.appendNote(taskId, { kind: 'answer', message: body.message, by: body.by ?? null, at: iso(now), ...(question === undefined ? {} : { question }) })
   const requeue = t.state === 'input-required' || t.state === 'failed'
+  const asker = requeue ? t.attention?.worker ?? view.result?.worker ?? null : null
+  const reserved = requeue ? await reserveFor(tx, asker, now, opts) : { reservedFor: null, availableAt: 0 }
+  await tx.appendNote(taskId, {
+    kind: 'answer',
+    message: body.message,
+    by: body.by ?? null,
+    at: iso(now),
+    ...(question === undefined ? {} : { question }),
+    ...(asker === null ? {} : { worker: asker, reservedUntil: reserved.reservedFor === null ? null : iso(reserved.availableAt) }),
+  })
   if (requeue) {
-    const asker = t.attention?.worker ?? view.result?.worker ?? null
-    const reserved = await reserveFor(tx, asker, now, opts)
     // A failed task gets one more attempt: the claim counts it, and one more failure dead-letters it again.
     const maxAttempts = t.state === 'failed' ? Math.max(t.maxAttempts, t.attempts + 1) : undefined
     // The engineer stepped in: the checks get a fresh budget of rejections.
@@ -163,7 +168,44 @@ export async function answer (tx: StoreTx, taskId: string, body: AnswerBody, now
     })
     if (t.state === 'failed') await reviveDependents(tx, t, now)
   }
-  await tx.appendEvent(event('task.answered', now, { project: t.project, taskId, worker: t.attention?.worker ?? null },
-    { by: body.by ?? null, previousState: t.state, requeued: requeue }))
+  await tx.appendEvent(event('task.answered', now, { project: t.project, taskId, worker: asker ?? t.attention?.worker ?? null }, {
+    by: body.by ?? null,
+    previousState: t.state,
+    requeued: requeue,
+    ...(requeue ? { reservedFor: reserved.reservedFor } : {}),
+    ...(question === undefined ? {} : { question }),
+    answer: body.message,
+  }))
+  if (t.state === 'failed') await reopenProject(tx, t.project, taskId, now)
   return tx.taskView(taskId)
+}
+
+/** A finished project gets a task back (an answered dead letter): it is open again until that task ends. */
+async function reopenProject (tx: StoreTx, project: string, taskId: string, now: number): Promise<void> {
+  const p = await tx.project(project)
+  if (p?.finishedAt == null) return
+  await tx.updateProject(project, { finishedAt: null })
+  await tx.appendEvent(event('project.reopened', now, { project, taskId },
+    { reason: `the engineer answered failed task ${taskId}: it gets another attempt`, taskId }))
+}
+
+/**
+ * A fresh claim of a task answered for `answer.worker` went to `claimer` instead: on the first claim since
+ * the answer, record why (task.reservation_lapsed) and leave the asker a notice for its next claim or report.
+ * @param t the task as it was before this claim (its `leaseId` is the lease before this one)
+ */
+export async function tellAskerOfHandOn (tx: StoreTx, t: TaskFacts, answer: TaskNote, claimer: string, now: number): Promise<void> {
+  const asker = answer.worker ?? null
+  if (asker === null || asker === claimer) return
+  const before = t.leaseId === null ? null : await tx.lease(t.leaseId)
+  if (before !== null && before.grantedAt > Date.parse(answer.at)) return
+  const busy = await tx.liveLeaseOf(asker)
+  const why = answer.reservedUntil == null
+    ? `you were working on another task when it was answered${busy === null ? '' : ` (you now hold ${busy.taskId})`}`
+    : `it was held for you until ${answer.reservedUntil} and you did not poll for work by then`
+  const message = `Your question on task ${t.id} was answered, but the task went to ${claimer}: ${why}. ` +
+    `You need not do anything; the answer is in its notes (GET /tasks/${t.id}).`
+  await tx.addNotice(asker, { taskId: t.id, message, at: iso(now) })
+  await tx.appendEvent(event('task.reservation_lapsed', now, { project: t.project, taskId: t.id, worker: asker },
+    { asker, claimedBy: claimer, reason: why }))
 }

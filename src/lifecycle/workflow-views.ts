@@ -4,8 +4,8 @@
  * they can never disagree with the tasks they describe. Times are epoch ms; views carry ISO strings.
  */
 import type { TaskState } from '../schemas/common.js'
-import type { Hold, Task } from '../schemas/tasks.js'
-import type { Escalation } from '../schemas/workflow.js'
+import type { Hold, Task, TaskNote } from '../schemas/tasks.js'
+import type { Escalation, Question } from '../schemas/workflow.js'
 import type { ClaimFilter, Store, WorkingWrites } from '../store/store.js'
 import { iso } from './events.js'
 import { storedOverlaps as writeOverlaps } from './file-globs.js'
@@ -40,6 +40,16 @@ export function holdOf (t: Task, now: number, states: ReadonlyMap<string, TaskSt
   return null
 }
 
+/**
+ * Whether the engineer answered `t` since it was last worked on: its latest note is an answer (a review
+ * note after it means the work was redone since). With it, `answer` is that note, for the worker to read
+ * before the description.
+ */
+export function answeredOf (t: Pick<Task, 'notes'>): { answered: boolean, answer?: TaskNote } {
+  const last = t.notes[t.notes.length - 1]
+  return last?.kind === 'answer' ? { answered: true, answer: last } : { answered: false }
+}
+
 /** What a connected worker last polled for. */
 export interface Poller {
   worker: string
@@ -64,13 +74,16 @@ export interface EscalationInputs {
   now: number
   /** A ready task nobody connected can take is escalated after waiting this long (ms). */
   unclaimableMs: number
+  /** The coordinator's open questions to the engineer. */
+  questions?: readonly Question[]
 }
 
 /**
  * The engineer's queue: every task that needs a human, oldest first. Kinds: `question` (a worker
  * reported blocked), `checks` (checks failed too often), `conflict` (deliverables collide with another
  * task's declared writes), `failed` (attempts used up), `unclaimable` (no connected worker polls for the
- * task's type or project, for longer than `unclaimableMs`).
+ * task's type or project, for longer than `unclaimableMs`). The coordinator's open questions come as kind
+ * `question` with `taskId` null and their `questionId`.
  */
 export function escalations (inp: EscalationInputs): Escalation[] {
   const out: Escalation[] = []
@@ -83,7 +96,7 @@ export function escalations (inp: EscalationInputs): Escalation[] {
   for (const t of inp.failed) {
     const message = `Failed for good after ${t.attempts} attempt(s): ${t.result?.summary ?? 'no report or heartbeat within the lease'}`
     out.push(item(t, 'failed', message, t.result?.worker ?? null, t.finishedAt ?? t.updatedAt,
-      `POST /tasks/${t.id}/answer with guidance (one more attempt), or post a new task`))
+      `POST /tasks/${t.id}/answer with guidance (one more attempt; a finished project reopens for it)`))
   }
   for (const t of inp.ready) {
     const waitedMs = inp.now - Date.parse(t.updatedAt)
@@ -93,7 +106,22 @@ export function escalations (inp: EscalationInputs): Escalation[] {
     out.push(item(t, 'unclaimable', message, null, t.updatedAt,
       `start a worker that polls with type=${t.type} (or no type), or POST /tasks/${t.id}/cancel`))
   }
-  return out.sort((a, b) => a.since.localeCompare(b.since) || a.taskId.localeCompare(b.taskId))
+  for (const q of inp.questions ?? []) {
+    out.push({
+      taskId: null,
+      questionId: q.id,
+      project: q.project,
+      kind: 'question',
+      state: 'input-required',
+      type: 'question',
+      message: `The coordinator${q.by === null ? '' : ` (${q.by})`} asks${q.taskId === null ? '' : ` about task ${q.taskId}`}: ${q.message}`,
+      worker: null,
+      since: q.askedAt,
+      attempts: 0,
+      action: `POST /questions/${q.id}/answer with { "message": "..." } (the coordinator's wait wakes with it)`,
+    })
+  }
+  return out.sort((a, b) => a.since.localeCompare(b.since) || (a.taskId ?? '').localeCompare(b.taskId ?? ''))
 }
 
 function item (t: Task, kind: Escalation['kind'], message: string, worker: string | null, since: string, action: string): Escalation {
@@ -119,5 +147,6 @@ export async function readEscalations (store: Store, project: string | undefined
   const states = await store.taskStates([...new Set(submitted.flatMap((t) => t.dependsOn))])
   const ready = submitted.filter((t) => (t.availableAt === null || Date.parse(t.availableAt) <= live.now) &&
     t.dependsOn.every((d) => states.get(d) === 'completed'))
-  return escalations({ blocked, failed, ready, ...live })
+  const questions = await store.openQuestions(project, 500)
+  return escalations({ blocked, failed, ready, questions, ...live })
 }

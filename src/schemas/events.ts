@@ -7,6 +7,7 @@ export const EVENT_TYPES = [
   'task.created', 'task.claimed', 'task.completed', 'task.failed', 'task.requeued', 'task.input_required',
   'task.lease_expired', 'task.canceled', 'task.report_rejected',
   'task.ready', 'task.review_required', 'task.changes_requested', 'task.answered', 'task.escalated',
+  'task.amended', 'task.reservation_lapsed', 'question.asked', 'question.answered', 'project.reopened',
   'worker.registered', 'worker.offline', 'worker.online',
   'project.closed', 'project.finished',
 ] as const

@@ -154,8 +154,20 @@ export const TaskNote = Type.Object({
   at: Timestamp,
   decision: Type.Optional(Type.Union([Type.Literal('accept'), Type.Literal('changes')])),
   question: Type.Optional(Type.String({ description: 'For an answer: what it answers.' })),
+  worker: Type.Optional(Type.Union([WorkerId, Type.Null()], { description: 'For an answer: the worker that asked.' })),
+  reservedUntil: Type.Optional(Type.Union([Timestamp, Type.Null()], {
+    description: 'For an answer: until when the task was offered only to the worker that asked (null: it was busy on another task).',
+  })),
 })
 export type TaskNote = Static<typeof TaskNote>
+
+/** Something a worker should know that happened to it while it was away, e.g. where its answered question went. */
+export const Notice = Type.Object({
+  taskId: TaskId,
+  message: Type.String({ examples: ['Your question on task-7 was answered, but the task went to worker-b: you were working on task-9.'] }),
+  at: Timestamp,
+})
+export type Notice = Static<typeof Notice>
 
 /** Why a task needs someone (input-required), or why it was canceled with its dependency. */
 export const Attention = Type.Object({
@@ -232,6 +244,12 @@ export const Assignment = Type.Object({
   lease: Lease,
   resumed: Type.Boolean({ description: 'true = you already held this lease (e.g. after a restart); carry on with the same leaseId.' }),
   dependencies: Type.Array(DependencyResult, { description: 'Results of the tasks this one depends on: what came before you.' }),
+  answered: Type.Boolean({
+    description: 'true = the engineer answered a question on this task since it was last worked on: read `answer` first; it overrides the ' +
+      'description where they differ (e.g. a description that says to ask first).',
+  }),
+  answer: Type.Optional(described(TaskNote, 'With `answered`: the latest answer (also the last of `task.notes`).')),
+  notices: Type.Optional(Type.Array(Notice, { description: 'What happened to you meanwhile, e.g. where a task you asked about went.' })),
 })
 export type Assignment = Static<typeof Assignment>
 
@@ -308,6 +326,7 @@ export const ReportResult = Type.Object({
     description: 'Deliverables declared by another working task: your report is kept, and the task waits for the engineer (input-required).',
   })),
   next: Type.Optional(NextOutcome),
+  notices: Type.Optional(Type.Array(Notice, { description: 'What happened to you meanwhile, e.g. where a task you asked about went.' })),
 })
 export type ReportResult = Static<typeof ReportResult>
 

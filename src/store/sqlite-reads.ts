@@ -17,6 +17,8 @@ import {
 import { statementCache, type Statements } from './sqlite-statements.js'
 import { toLeaseFacts, toWorkerRow, workingWrites, type WorkerDbRow } from './sqlite-tx.js'
 import { asStorageError } from './storage-errors.js'
+import { readOpenQuestions, readQuestion } from './sqlite-questions.js'
+import type { Question } from '../schemas/workflow.js'
 
 const sqlIntLease = sqlInt('lease_ms')
 
@@ -278,6 +280,14 @@ export class SqliteReads {
         }
       })
     })
+  }
+
+  async openQuestions (project: string | undefined, limit: number): Promise<Question[]> {
+    return this.read(() => readOpenQuestions(this.sql, project, limit))
+  }
+
+  async getQuestion (id: string): Promise<Question | null> {
+    return this.read(() => readQuestion(this.sql, id))
   }
 
   async events (after: number, project: string | undefined, limit: number): Promise<Event[]> {

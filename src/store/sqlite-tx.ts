@@ -6,11 +6,14 @@
 import { CoordError } from '../errors.js'
 import type { TaskState } from '../schemas/common.js'
 import type { EventType } from '../schemas/events.js'
-import type { Task, TaskInput, TaskNote } from '../schemas/tasks.js'
+import type { Notice, Task, TaskInput, TaskNote } from '../schemas/tasks.js'
+import type { Question } from '../schemas/workflow.js'
 import type { TaskSpec } from '../lifecycle/task-spec.js'
 import type {
-  ClaimFilter, EventDraft, LeaseEnd, LeaseFacts, PickOptions, ProjectFacts, ReportRecordInput, StoreTx, TaskFacts, TaskPatch, WorkerRow, WorkingWrites,
+  ClaimFilter, EventDraft, LeaseEnd, LeaseFacts, PickOptions, ProjectFacts, ReportRecordInput, StoreTx, TaskAmendment, TaskFacts, TaskPatch, WorkerRow,
+  WorkingWrites,
 } from './store.js'
+import * as q from './sqlite-questions.js'
 import { attentionOf, checksOf, files, sqlInt, strings, TASK_SELECT, toTask, type LeaseRow, type TaskRow } from './sqlite-rows.js'
 import type { Statements } from './sqlite-statements.js'
 
@@ -321,7 +324,7 @@ export class SqliteTx implements StoreTx {
     this.sql('INSERT OR IGNORE INTO projects (name, created_at) VALUES (?, ?)').run(name, now)
   }
 
-  async updateProject (name: string, p: { closedAt?: number, finishedAt?: number }): Promise<void> {
+  async updateProject (name: string, p: { closedAt?: number, finishedAt?: number | null }): Promise<void> {
     if (p.closedAt !== undefined) this.sql('UPDATE projects SET closed_at = ? WHERE name = ?').run(p.closedAt, name)
     if (p.finishedAt !== undefined) this.sql('UPDATE projects SET finished_at = ? WHERE name = ?').run(p.finishedAt, name)
   }
@@ -357,5 +360,29 @@ export class SqliteTx implements StoreTx {
       .run(e.type, e.project, e.taskId, e.worker, JSON.stringify(e.data), e.at)
     this.projects.add(e.project)
     this.types.add(e.type)
+  }
+
+  async amendTask (id: string, expected: TaskState, fields: TaskAmendment, now: number): Promise<boolean> {
+    return q.amendTask(this.sql, id, expected, fields, now)
+  }
+
+  async insertQuestion (question: { project: string, taskId: string | null, message: string, by: string | null, at: number }): Promise<string> {
+    return q.insertQuestion(this.sql, question)
+  }
+
+  async question (id: string): Promise<Question | null> {
+    return q.readQuestion(this.sql, id)
+  }
+
+  async answerQuestion (id: string, answer: { message: string, by: string | null, at: number }): Promise<boolean> {
+    return q.answerQuestion(this.sql, id, answer)
+  }
+
+  async addNotice (worker: string, notice: Notice): Promise<void> {
+    q.addNotice(this.sql, worker, notice)
+  }
+
+  async takeNotices (worker: string): Promise<Notice[]> {
+    return q.takeNotices(this.sql, worker)
   }
 }

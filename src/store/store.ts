@@ -10,7 +10,8 @@
  * All times are epoch milliseconds. Methods throw `CoordError` STORAGE_UNAVAILABLE (503) when the
  * storage fails (disk full, file locked or replaced) and plain errors for bugs.
  */
-import type { Attention, TaskInput, Task, TaskDetail, TaskNote, TaskPage, TaskResult } from '../schemas/tasks.js'
+import type { Attention, Notice, TaskInput, Task, TaskDetail, TaskNote, TaskPage, TaskResult } from '../schemas/tasks.js'
+import type { Question } from '../schemas/workflow.js'
 import type { Check, CheckResult } from '../schemas/checks.js'
 import type { MetricsHistory } from '../lifecycle/metrics.js'
 import type { Event, EventType } from '../schemas/events.js'
@@ -131,6 +132,15 @@ export interface TaskPatch {
   updatedAt: number
 }
 
+/** The fields of a task an amendment may replace (already validated and resolved by the lifecycle). */
+export interface TaskAmendment {
+  description?: string
+  acceptance?: string[]
+  checks?: Check[]
+  priority?: number
+  context?: Record<string, unknown>
+}
+
 /** Which queued task to pick. Only tasks with no pending dependency and `availableAt <= now` are picked. */
 export interface PickOptions {
   /** Epoch ms. */
@@ -190,7 +200,7 @@ export interface StoreTx {
   project (name: string): Promise<ProjectFacts | null>
   /** Create the project if unknown. */
   ensureProject (name: string, now: number): Promise<void>
-  updateProject (name: string, patch: { closedAt?: number, finishedAt?: number }): Promise<void>
+  updateProject (name: string, patch: { closedAt?: number, finishedAt?: number | null }): Promise<void>
   /** Whether the project has a task in one of `states` (an EXISTS on an index, not a count). */
   hasTaskIn (project: string, states: readonly TaskState[]): Promise<boolean>
   /** Tasks of the project by state. */
@@ -201,6 +211,25 @@ export interface StoreTx {
   countWorkerResult (id: string, status: 'completed' | 'failed'): Promise<void>
 
   appendEvent (event: EventDraft): Promise<void>
+
+  /**
+   * Replace the amended fields of the task, only while it is in state `expected` (compare-and-set).
+   * The task as posted (`existingTasks`' input and hash) is kept, so re-posting it stays idempotent.
+   * @returns false when the task is not (any more) in `expected`; nothing is written then
+   */
+  amendTask (id: string, expected: TaskState, fields: TaskAmendment, now: number): Promise<boolean>
+  /** Store a question to the engineer; returns its id (`question-<n>`, increasing, never reused). */
+  insertQuestion (q: { project: string, taskId: string | null, message: string, by: string | null, at: number }): Promise<string>
+  question (id: string): Promise<Question | null>
+  /**
+   * Record the answer of a question that is still open (compare-and-set on its being open).
+   * @returns false when it was already answered (or does not exist); nothing is written then
+   */
+  answerQuestion (id: string, answer: { message: string, by: string | null, at: number }): Promise<boolean>
+  /** Add a notice for the worker (told with its next claim or report); a worker never seen is ignored. */
+  addNotice (worker: string, notice: Notice): Promise<void>
+  /** The worker's notices not yet told, oldest first, and forget them. */
+  takeNotices (worker: string): Promise<Notice[]>
 }
 
 /** What a committed transaction changed, as subscribers hear it. */
@@ -293,6 +322,9 @@ export interface Store {
   /** Workers in order of first request; `after` is the previous page's `nextAfter` (an opaque number). */
   listWorkers (page: { after?: number | undefined, limit: number }): Promise<{ workers: WorkerRow[], nextAfter: number | null }>
   listProjects (project?: string): Promise<ProjectSummary[]>
+  /** Open questions to the engineer (no answer yet), oldest first, at most `limit`, optionally of one project. */
+  openQuestions (project: string | undefined, limit: number): Promise<Question[]>
+  getQuestion (id: string): Promise<Question | null>
   /** Events with `seq > after`, oldest first, optionally for one project (plus worker events). */
   events (after: number, project: string | undefined, limit: number): Promise<Event[]>
   /** Whether writes can be acknowledged now (file still in place, writable, not locked by others). */
