@@ -103,7 +103,8 @@ t.test('a completed report the checks refuse: exit 6 with the failures, the leas
 
 t.test('review, answer, escalations and metrics; a claim shows the notes and the results it depends on', async (t) => {
   const workspace = tempDir('coord-workspace-')
-  const { app, url } = await listen(t, { COORD_WORKSPACE_ROOTS: workspace })
+  // The answered task stays reserved for w2 while w1 claims dep: under load, the CLI runs in between outlast the 30 s default.
+  const { app, url } = await listen(t, { COORD_WORKSPACE_ROOTS: workspace, COORD_RESERVE_SECONDS: 3600 })
   const dir = t.testdir()
   const file = join(tempDir(), 'tasks.json')
   writeFileSync(file, JSON.stringify({
