@@ -9,7 +9,6 @@ import { action, collect, EXIT, intArg, readStdin, UsageError, type CliContext }
 import { DEFAULT_WAIT_S } from './cli-hints.js'
 import { checksRefused, refused, type ReportOptions } from './cli-refusals.js'
 import { formatAssignment, formatHeartbeatHint, formatLease, formatReport, type AssignmentCommands } from './format.js'
-import { checkLabels } from './format-workflow.js'
 import { nextWithin, reportThenNext } from './long-wait.js'
 import { endLease, latestLease, saveLease, saveOutcome as saveWorkerOutcome, savedOrServerLease } from './worker-state.js'
 
@@ -37,10 +36,9 @@ function assignmentCommands (ctx: CliContext, taskId: string): AssignmentCommand
 }
 
 /** A poll's outcome as text. */
-async function describeOutcome (ctx: CliContext, worker: string, outcome: NextOutcome, waitS: number): Promise<string> {
+function describeOutcome (ctx: CliContext, worker: string, outcome: NextOutcome, waitS: number): string {
   if (outcome.status === 'assigned') {
-    const { task } = outcome.assignment
-    return formatAssignment(outcome.assignment, assignmentCommands(ctx, task.id), await checkLabels(task.checks))
+    return formatAssignment(outcome.assignment, assignmentCommands(ctx, outcome.assignment.task.id))
   }
   if (outcome.status === 'finished') return `${outcome.message}\n(worker ${worker}: no more tasks will come; exit code 3)`
   return `No task yet for worker ${worker} (waited ${waitS} s). Run \`${ctx.command(['next'], { poll: true })}\` again to keep waiting (exit code 2).`
@@ -55,7 +53,7 @@ async function next (ctx: CliContext, opts: PollOptions): Promise<number> {
   const worker = ctx.worker()
   const outcome = await nextWithin(ctx.client, { worker, project: opts.project, type: opts.type }, { waitS: opts.wait, onProgress: progress })
   saveOutcome(ctx, worker, outcome)
-  const text = ctx.json ? '' : await describeOutcome(ctx, worker, outcome, opts.wait)
+  const text = ctx.json ? '' : describeOutcome(ctx, worker, outcome, opts.wait)
   ctx.print(outcome, () => text)
   return outcomeExit(outcome)
 }
@@ -114,7 +112,7 @@ async function report (ctx: CliContext, opts: ReportOptions, [taskId]: string[])
   if (nextOutcome !== undefined) saveOutcome(ctx, worker, nextOutcome)
   const then = nextOutcome === undefined || ctx.json
     ? `\nNext: ${ctx.command(['next'], { poll: true })}`
-    : `\n\n${await describeOutcome(ctx, worker, nextOutcome, opts.wait)}`
+    : `\n\n${describeOutcome(ctx, worker, nextOutcome, opts.wait)}`
   ctx.print(result, () => formatReport(result) + then)
   return nextOutcome === undefined ? EXIT.OK : outcomeExit(nextOutcome)
 }

@@ -10,7 +10,7 @@ import { z } from 'zod'
 import type { Assignment, NextOutcome, ReportBody } from '../src/schemas/tasks.js'
 import { checksFailure, CoordApiError, type ChecksFailure, type CoordClient } from './client.js'
 import { formatReport } from './format.js'
-import { checkLabels, formatChecksFailure, formatDependencies, formatNotes } from './format-workflow.js'
+import { formatCheckRules, formatChecksFailure, formatDependencies, formatNotes } from './format-workflow.js'
 import { nextWithin, type PollQuery } from './long-wait.js'
 import {
   callSignal, DEFAULT_TOOL_WAIT_S, fail, guarded, idSchema, ok, progressOf, SLICE_S, ToolUsageError, waitSchema, workerOf,
@@ -35,7 +35,7 @@ export async function nextInSlices (
 }
 
 /** A task handed out, as text: what to do and how to report it. */
-async function describeAssignment (a: Assignment): Promise<string> {
+function describeAssignment (a: Assignment): string {
   const t = a.task
   const beat = Math.max(1, Math.floor(a.lease.leaseSeconds / 2))
   const lines = [
@@ -47,17 +47,14 @@ async function describeAssignment (a: Assignment): Promise<string> {
   if (t.notes.length > 0) lines.push('', formatNotes(t.notes))
   if (a.dependencies.length > 0) lines.push('', formatDependencies(a.dependencies))
   if (t.acceptance.length > 0) lines.push('', 'The acceptance criteria (in the task below) are not machine-checked: judge them yourself.')
-  const labels = await checkLabels(t.checks)
-  if (labels.length > 0) {
-    lines.push('', 'Checks, run by the server when you report completed (a failure sends the work back to you):', ...labels.map((l) => `  - ${l}`))
-  }
+  if (t.checks.length > 0) lines.push('', ...formatCheckRules(t.checks, t.checkRejections))
   lines.push('', JSON.stringify(t, null, 2))
   return lines.join('\n')
 }
 
 /** A poll's outcome as text with what to do next. */
-async function describeOutcome (worker: string, outcome: NextOutcome): Promise<string> {
-  if (outcome.status === 'assigned') return await describeAssignment(outcome.assignment)
+function describeOutcome (worker: string, outcome: NextOutcome): string {
+  if (outcome.status === 'assigned') return describeAssignment(outcome.assignment)
   if (outcome.status === 'finished') return `status finished: ${outcome.message} Stop: no more tasks will come for worker ${worker}.`
   return `status empty: no task for worker ${worker} within the wait. Call next_task again to keep waiting.`
 }
@@ -135,7 +132,7 @@ export function addWorkerTools (server: McpServer, session: McpSession): void {
     const query = { worker, project: args.project, type: args.type }
     const outcome = await nextInSlices(session.client, query, waitS, callSignal(session, extra), progressOf(extra, 'a task'))
     saveOutcome(session, worker, outcome)
-    return ok(await describeOutcome(worker, outcome), outcome)
+    return ok(describeOutcome(worker, outcome), outcome)
   }))
 
   server.registerTool('heartbeat', {
@@ -214,6 +211,6 @@ export function addWorkerTools (server: McpServer, session: McpSession): void {
       outcome = await nextInSlices(session.client, { worker, project: args.project, type: args.type }, leftS, signal, progressOf(extra, 'the next task'))
     }
     saveOutcome(session, worker, outcome)
-    return ok(`${head}\n\nNext: ${await describeOutcome(worker, outcome)}`, { ...result, next: outcome })
+    return ok(`${head}\n\nNext: ${describeOutcome(worker, outcome)}`, { ...result, next: outcome })
   }))
 }
