@@ -12,7 +12,7 @@ import type { ChecksFailure } from './client-errors.js'
 
 const indent = (text: string, pad = '  '): string => text.split('\n').map((l) => pad + l).join('\n')
 
-/** Lines of a command check's output shown under its failure (the server keeps the last 4 KB). */
+/** Lines of a command check's output shown under its failure (a 422 carries its last 20 lines; the task's history its last 4 KB). */
 const OUTPUT_LINES = 12
 
 /**

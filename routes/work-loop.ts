@@ -86,7 +86,8 @@ const workLoop: FastifyPluginAsyncTypebox = async (app) => {
         404: ErrorRef,
         409: ErrorRef,
         422: described(ErrorRef, 'CHECKS_FAILED: the output failed the task\'s checks. `message` lists each failure; `details.failed` has them ' +
-          'as objects. Your lease is kept and extended: fix the output and report completed again (after COORD_MAX_CHECK_REJECTIONS the task ' +
+          'as objects (a command check with the tail of its output), `details.checks` every check\'s outcome. ' +
+          'Your lease is kept and extended: fix the output and report completed again (after COORD_MAX_CHECK_REJECTIONS the task ' +
           'goes to the engineer and `details.escalated` is true).'),
         ...commonErrors,
       },

@@ -1,8 +1,12 @@
-// What a worker reads in its claim, through the HTTP API: each check's exact rule, as the CLI and
-// the MCP tools print it.
+// What a worker reads in its claim and its report answers, through the HTTP API: each check's exact
+// rule (as the CLI and the MCP tools print it), and lean report answers (outcomes; output tails only
+// for failed checks; the full output in the task's history).
 import t from 'tap'
-import { build, claim, post } from './helper.js'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { build, claim, post, report } from './helper.js'
 import { formatAssignment } from '../clients/format.js'
+import { ANSWER_OUTPUT_BYTES, ANSWER_OUTPUT_LINES } from '../src/checks/answer-results.js'
 
 const commands = { report: 'coord report …', heartbeat: 'coord heartbeat …' }
 
@@ -25,4 +29,51 @@ t.test('a claim shows each check\'s exact rule, also when the coordinator gave i
   t.match(text, '  - out/sum.md has 150–250 words\n      rule: word-count: out/sum.md has 150–250 words (min 150, max 250, inclusive;')
   t.match(text, '  - tests pass\n      rule: command: `npm test` run by sh -c in the workspace root exits 0 within 120 s')
   t.match(text, 'rule: json: out/a.json parses as JSON and satisfies the JSON Schema {"type":"object","required":["title"]}')
+})
+
+t.test('report answers keep each check\'s outcome and only a failed command\'s output tail; the history keeps it all', async (t) => {
+  const root = t.testdir({ out: {} })
+  const app = await build(t, { COORD_COMMAND_CHECKS: true })
+  // 200 lines of output either way: the check passes once out/ok exists.
+  const run = 'for i in $(seq 1 200); do echo "line $i of the build log"; done; test -f out/ok'
+  const checks = [{ kind: 'command', run }, { kind: 'file-exists', path: 'out/a.md' }]
+  await post(app, '/tasks', { workspace: root, tasks: [{ id: 'c', description: 'x', checks }] })
+  writeFileSync(join(root, 'out/a.md'), 'a\n')
+  const a = await claim(app, 'w1')
+
+  const refused = await report(app, a, 'completed')
+  t.equal(refused.statusCode, 422)
+  const d = refused.json().details
+  const tail: string = d.failed[0].output
+  t.equal(tail.trimEnd().split('\n').length, ANSWER_OUTPUT_LINES, `the failed check's output is its last ${ANSWER_OUTPUT_LINES} lines`)
+  t.ok(Buffer.byteLength(tail) <= ANSWER_OUTPUT_BYTES)
+  t.match(tail, /line 200 of the build log\n$/)
+  t.same(d.checks.map((c: any) => Object.keys(c).sort()), [['index', 'kind', 'label', 'message', 'passed'], ['index', 'kind', 'label', 'message', 'passed']],
+    'details.checks: outcomes only')
+  t.ok(refused.body.length < 4000, `the 422 answer stays small (${refused.body.length} bytes)`)
+
+  writeFileSync(join(root, 'out/ok'), '')
+  const done = await report(app, a, 'completed')
+  t.equal(done.statusCode, 200, done.body)
+  t.same(done.json().checks.map((c: any) => [c.kind, c.passed, c.output]), [['command', true, undefined], ['file-exists', true, undefined]],
+    'a passed check carries no output')
+  t.ok(done.body.length < 1000, `the 200 answer stays small (${done.body.length} bytes)`)
+
+  const history = (await app.inject({ url: '/tasks/c' })).json()
+  const [rejected, accepted] = history.reports
+  t.match(rejected.checks[0].output, /line 150 of the build log[\s\S]*line 200 of the build log/, 'the history keeps the full output of the refused report')
+  t.match(accepted.checks[0].output, /line 150 of the build log[\s\S]*line 200 of the build log/, 'and of the accepted one')
+  t.ok(accepted.checks[0].output.length > ANSWER_OUTPUT_BYTES)
+})
+
+t.test('a failed command\'s output tail in the answer is at most 2 KB, never cut through a character', async (t) => {
+  const root = t.testdir({})
+  const app = await build(t, { COORD_COMMAND_CHECKS: true })
+  const checks = [{ kind: 'command', run: 'printf "é%.0s" $(seq 1 3000); exit 1' }]
+  await post(app, '/tasks', { workspace: root, tasks: [{ id: 'c', description: 'x', checks }] })
+  const res = await report(app, await claim(app, 'w1'), 'completed')
+  t.equal(res.statusCode, 422)
+  const tail: string = res.json().details.failed[0].output
+  t.ok(Buffer.byteLength(tail) <= ANSWER_OUTPUT_BYTES && Buffer.byteLength(tail) > ANSWER_OUTPUT_BYTES - 2, `${Buffer.byteLength(tail)} bytes`)
+  t.match(tail, /^é+$/)
 })

@@ -300,7 +300,9 @@ export const ReportResult = Type.Object({
   accepted: Type.Boolean({ description: 'Always true on 200: the report changed (or had already changed) the task.' }),
   duplicate: Type.Boolean({ description: 'true = the same report had already been accepted (a safe retry).' }),
   task: ReportedTask,
-  checks: Type.Optional(Type.Array(CheckResult, { description: 'The checks run on this report (all passed).' })),
+  checks: Type.Optional(Type.Array(CheckResult, {
+    description: 'The checks run on this report (all passed): each one\'s outcome, without command output (GET /tasks/{id} keeps it).',
+  })),
   undeclared: Type.Optional(Type.Array(Type.String(), {
     description: 'Deliverables outside the task\'s declared `files.write`: tell the coordinator why, or declare them next time.',
   })),
