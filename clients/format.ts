@@ -46,6 +46,8 @@ export function formatAssignment (a: Assignment, commands: AssignmentCommands): 
     formatLease(a.lease),
     formatHeartbeatHint(a.lease, commands.heartbeat),
   ]
+  // A resumed task the poll's --project / --type did not ask for: say so before anything else.
+  if (a.note !== undefined) lines.splice(1, 0, `Note: ${a.note}`)
   if (t.workspace !== null) lines.push(`Workspace: ${t.workspace} (file paths and checks are relative to it)`)
   // Notes first: an answer or review feedback changes what the description asks for.
   if (t.notes.length > 0) lines.push('', formatNotes(t.notes))

@@ -41,6 +41,7 @@ function describeAssignment (a: Assignment): string {
   const lines = [
     `${a.resumed ? 'Resumed (you already held it)' : 'New task'} ${t.id} (project ${t.project}, type ${t.type}, ` +
       `attempt ${a.lease.attempt} of ${t.maxAttempts}).`,
+    ...(a.note === undefined ? [] : [`Note: ${a.note}`]),
     `Lease ${a.lease.leaseId} expires ${a.lease.expiresAt}: call heartbeat at least every ${beat} s while working, or the task goes to another worker.`,
     `When done call report_task with task_id "${t.id}" (status completed, failed, or blocked with a question); the lease is remembered for you.`,
   ]

@@ -1,6 +1,7 @@
 // What a worker reads in its claim and its report answers, through the HTTP API: each check's exact
-// rule (as the CLI and the MCP tools print it), and lean report answers (outcomes; output tails only
-// for failed checks; the full output in the task's history).
+// rule (as the CLI and the MCP tools print it), lean report answers (outcomes; output tails only for
+// failed checks; the full output in the task's history), and a note when a poll's filter was not
+// applied because the worker still holds a task elsewhere.
 import t from 'tap'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -64,6 +65,24 @@ t.test('report answers keep each check\'s outcome and only a failed command\'s o
   t.match(rejected.checks[0].output, /line 150 of the build log[\s\S]*line 200 of the build log/, 'the history keeps the full output of the refused report')
   t.match(accepted.checks[0].output, /line 150 of the build log[\s\S]*line 200 of the build log/, 'and of the accepted one')
   t.ok(accepted.checks[0].output.length > ANSWER_OUTPUT_BYTES)
+})
+
+t.test('a worker that still holds a task in project A and polls project B gets A back with a note saying so', async (t) => {
+  const app = await build(t)
+  await post(app, '/tasks', { project: 'A', tasks: [{ id: 'a1', type: 'write', description: 'a' }] })
+  await post(app, '/tasks', { project: 'B', tasks: [{ id: 'b1', type: 'write', description: 'b' }] })
+  const held = await claim(app, 'w1', '&project=A')
+  t.equal(held.task.id, 'a1')
+  t.equal(held.note, undefined, 'no note on a fresh claim')
+
+  const other = await claim(app, 'w1', '&project=B')
+  t.match(other, { resumed: true, task: { id: 'a1', project: 'A' } })
+  t.equal(other.note, `You still hold task a1 in project A (lease until ${held.lease.expiresAt}); finish or report it first — ` +
+    'this poll\'s project filter B was not applied.')
+  t.match(formatAssignment(other, commands), /^Resumed a1 [^\n]*\nNote: You still hold task a1 in project A/)
+  t.match((await claim(app, 'w1', '&type=review')).note, /\(type write\).*this poll's type filter review was not applied\.$/)
+  t.equal((await claim(app, 'w1', '&project=A')).note, undefined, 'no note when the filter matches')
+  t.equal((await claim(app, 'w1')).note, undefined, 'nor without a filter')
 })
 
 t.test('a failed command\'s output tail in the answer is at most 2 KB, never cut through a character', async (t) => {

@@ -232,6 +232,12 @@ export const Assignment = Type.Object({
   lease: Lease,
   resumed: Type.Boolean({ description: 'true = you already held this lease (e.g. after a restart); carry on with the same leaseId.' }),
   dependencies: Type.Array(DependencyResult, { description: 'Results of the tasks this one depends on: what came before you.' }),
+  note: Type.Optional(Type.String({
+    description: 'Set when you got back a task you still hold that the poll\'s `project` / `type` filter does not match: a worker holds one ' +
+      'task at a time, so finish or report it first; the filter was not applied.',
+    examples: ['You still hold task t1 in project A (lease until 2026-12-08T01:00:00.000Z); finish or report it first — ' +
+      'this poll\'s project filter B was not applied.'],
+  })),
 })
 export type Assignment = Static<typeof Assignment>
 
