@@ -171,7 +171,9 @@ export function addWorkerCommands (program: Command): void {
       '1 error; with --next, like `coord next`.')
     .argument('<taskId>', 'the task you report')
     .addOption(new Option('--status <status>', 'outcome').choices(['completed', 'failed', 'blocked']).makeOptionMandatory())
-    .requiredOption('--summary <text>', 'what was done, or why it failed / what blocks it (`-` reads stdin)')
+    .requiredOption('--summary <text>', 'what was done, or why it failed / what blocks it, in 1-3 sentences (the coordinator reads it in ' +
+      'status and in the next tasks\' dependencies; at most 20000 characters): long findings go in a file you list with --deliverable, ' +
+      'or in --details (`-` reads stdin)')
     .option('--deliverable <path>', 'a file produced or changed (repeatable)', collect)
     .option('--context-score <1..5>', 'how well the task context sufficed: 1 searched a lot, 5 had everything', intArg(1, 5))
     .option('--question <text>', 'with --status blocked: what the engineer must answer')

@@ -165,7 +165,8 @@ export function addWorkerTools (server: McpServer, session: McpSession): void {
     inputSchema: {
       task_id: idSchema('task id').describe('The task you report.'),
       status: z.enum(['completed', 'failed', 'blocked']).describe('completed = done; failed = could not do it (say why); blocked = need an answer first.'),
-      summary: z.string().min(1).max(20000).describe('What was done, or why it failed / what blocks it.'),
+      summary: z.string().min(1).max(20000).describe('What was done, or why it failed / what blocks it, in 1-3 sentences: the coordinator ' +
+        'reads it in status and in the next tasks\' dependencies. Long findings go in a file listed in deliverables, or in details.'),
       deliverables: z.array(z.string().min(1)).optional().describe('Paths of the files you produced or changed.'),
       context_score: z.number().int().min(1).max(5).optional().describe('How well the task context sufficed: 1 = had to search a lot, 5 = had everything.'),
       question: z.string().min(1).optional().describe('With status blocked: what the engineer must answer.'),

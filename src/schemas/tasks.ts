@@ -249,7 +249,13 @@ export const ReportBody = Type.Object({
   worker: WorkerId,
   leaseId: LeaseId,
   status: ReportStatus,
-  summary: Type.String({ minLength: 1, maxLength: 20000, description: 'What was done (or why it failed / what is blocking).' }),
+  summary: Type.String({
+    minLength: 1,
+    maxLength: 20000,
+    description: 'What was done (or why it failed / what is blocking) in 1–3 sentences: the line the coordinator reads in status, events, ' +
+      'escalations and the claims of dependent tasks (`dependencies[].summary`). At most 20000 characters, but keep it short: put long ' +
+      'findings (lists, tables, logs) in a file you list in `deliverables`, or in `details`.',
+  }),
   deliverables: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), {
     maxItems: 1000, description: 'Paths of files produced or changed.',
   })),
