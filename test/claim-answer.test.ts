@@ -5,7 +5,7 @@
 import t from 'tap'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { build, claim, post, report } from './helper.js'
+import { build, claim, eventually, post, report } from './helper.js'
 import { formatAssignment } from '../clients/format.js'
 import { ANSWER_OUTPUT_BYTES, ANSWER_OUTPUT_LINES } from '../src/checks/answer-results.js'
 
@@ -83,6 +83,22 @@ t.test('a worker that still holds a task in project A and polls project B gets A
   t.match((await claim(app, 'w1', '&type=review')).note, /\(type write\).*this poll's type filter review was not applied\.$/)
   t.equal((await claim(app, 'w1', '&project=A')).note, undefined, 'no note when the filter matches')
   t.equal((await claim(app, 'w1')).note, undefined, 'nor without a filter')
+})
+
+t.test('report?next=true says so too when the next task is one the worker still holds elsewhere', async (t) => {
+  const app = await build(t)
+  await post(app, '/tasks', { project: 'A', tasks: [{ id: 'a1', description: 'a', leaseSeconds: 1 }] })
+  await post(app, '/tasks', { project: 'B', tasks: [{ id: 'b1', description: 'b' }] })
+  const late = await claim(app, 'w1', '&project=A')
+  t.ok(await eventually(async () => (await app.inject('/tasks/a1')).json().task.state === 'submitted'), 'the a1 lease lapsed')
+  const held = await claim(app, 'w1', '&project=B')
+  t.equal(held.task.id, 'b1')
+  // A late report on a lapsed lease nobody re-claimed is accepted; the next poll of project A gives back b1.
+  const res = await report(app, late, 'completed', {}, '?next=true&wait=0&project=A')
+  t.equal(res.statusCode, 200, res.body)
+  t.match(res.json().next, { status: 'assigned', assignment: { resumed: true, task: { id: 'b1' } } })
+  t.equal(res.json().next.assignment.note, `You still hold task b1 in project B (lease until ${held.lease.expiresAt}); finish or report it first — ` +
+    'this poll\'s project filter A was not applied.')
 })
 
 t.test('a failed command\'s output tail in the answer is at most 2 KB, never cut through a character', async (t) => {
