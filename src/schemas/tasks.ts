@@ -350,7 +350,9 @@ export const ReportRecord = Type.Object({
   details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   accepted: Type.Boolean(),
   rejection: Type.Union([Type.String(), Type.Null()], { description: 'Error code when the report was refused (e.g. LEASE_SUPERSEDED).' }),
-  checks: Type.Optional(Type.Array(CheckResult, { description: 'Check results of a completed report (failed ones for CHECKS_FAILED).' })),
+  checks: Type.Optional(Type.Array(CheckResult, {
+    description: 'Every check\'s result on a completed report (a CHECKS_FAILED refusal too), a command\'s with its last 4 KB of output.',
+  })),
   reportedAt: Timestamp,
 })
 export type ReportRecord = Static<typeof ReportRecord>
