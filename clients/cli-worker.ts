@@ -9,7 +9,6 @@ import { action, collect, EXIT, intArg, readStdin, UsageError, type CliContext }
 import { DEFAULT_WAIT_S } from './cli-hints.js'
 import { checksRefused, refused, type ReportOptions } from './cli-refusals.js'
 import { formatAssignment, formatHeartbeatHint, formatLease, formatReport, type AssignmentCommands } from './format.js'
-import { checkLabels } from './format-workflow.js'
 import { nextWithin, reportThenNext } from './long-wait.js'
 import { endLease, latestLease, saveLease, saveOutcome as saveWorkerOutcome, savedOrServerLease } from './worker-state.js'
 
@@ -37,10 +36,9 @@ function assignmentCommands (ctx: CliContext, taskId: string): AssignmentCommand
 }
 
 /** A poll's outcome as text. */
-async function describeOutcome (ctx: CliContext, worker: string, outcome: NextOutcome, waitS: number): Promise<string> {
+function describeOutcome (ctx: CliContext, worker: string, outcome: NextOutcome, waitS: number): string {
   if (outcome.status === 'assigned') {
-    const { task } = outcome.assignment
-    return formatAssignment(outcome.assignment, assignmentCommands(ctx, task.id), await checkLabels(task.checks))
+    return formatAssignment(outcome.assignment, assignmentCommands(ctx, outcome.assignment.task.id))
   }
   if (outcome.status === 'finished') return `${outcome.message}\n(worker ${worker}: no more tasks will come; exit code 3)`
   return `No task yet for worker ${worker} (waited ${waitS} s). Run \`${ctx.command(['next'], { poll: true })}\` again to keep waiting (exit code 2).`
@@ -55,7 +53,7 @@ async function next (ctx: CliContext, opts: PollOptions): Promise<number> {
   const worker = ctx.worker()
   const outcome = await nextWithin(ctx.client, { worker, project: opts.project, type: opts.type }, { waitS: opts.wait, onProgress: progress })
   saveOutcome(ctx, worker, outcome)
-  const text = ctx.json ? '' : await describeOutcome(ctx, worker, outcome, opts.wait)
+  const text = ctx.json ? '' : describeOutcome(ctx, worker, outcome, opts.wait)
   ctx.print(outcome, () => text)
   return outcomeExit(outcome)
 }
@@ -114,7 +112,7 @@ async function report (ctx: CliContext, opts: ReportOptions, [taskId]: string[])
   if (nextOutcome !== undefined) saveOutcome(ctx, worker, nextOutcome)
   const then = nextOutcome === undefined || ctx.json
     ? `\nNext: ${ctx.command(['next'], { poll: true })}`
-    : `\n\n${await describeOutcome(ctx, worker, nextOutcome, opts.wait)}`
+    : `\n\n${describeOutcome(ctx, worker, nextOutcome, opts.wait)}`
   ctx.print(result, () => formatReport(result) + then)
   return nextOutcome === undefined ? EXIT.OK : outcomeExit(nextOutcome)
 }
@@ -173,7 +171,9 @@ export function addWorkerCommands (program: Command): void {
       '1 error; with --next, like `coord next`.')
     .argument('<taskId>', 'the task you report')
     .addOption(new Option('--status <status>', 'outcome').choices(['completed', 'failed', 'blocked']).makeOptionMandatory())
-    .requiredOption('--summary <text>', 'what was done, or why it failed / what blocks it (`-` reads stdin)')
+    .requiredOption('--summary <text>', 'what was done, or why it failed / what blocks it, in 1-3 sentences (the coordinator reads it in ' +
+      'status and in the next tasks\' dependencies; at most 20000 characters): long findings go in a file you list with --deliverable, ' +
+      'or in --details (`-` reads stdin)')
     .option('--deliverable <path>', 'a file produced or changed (repeatable)', collect)
     .option('--context-score <1..5>', 'how well the task context sufficed: 1 searched a lot, 5 had everything', intArg(1, 5))
     .option('--question <text>', 'with --status blocked: what the engineer must answer')

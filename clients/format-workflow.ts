@@ -4,6 +4,7 @@
  * answer outcomes, and a project's metrics. `--json` prints the API answers instead.
  */
 import type { Check, CheckResult } from '../src/schemas/checks.js'
+import { describeCheck, describeRule } from '../src/checks/describe-check.js'
 import type { ProjectMetrics } from '../src/schemas/metrics.js'
 import type { DependencyResult, Notice, Task, TaskNote } from '../src/schemas/tasks.js'
 import type { Escalation, Question } from '../src/schemas/workflow.js'
@@ -11,18 +12,23 @@ import type { ChecksFailure } from './client-errors.js'
 
 const indent = (text: string, pad = '  '): string => text.split('\n').map((l) => pad + l).join('\n')
 
-/** Lines of a command check's output shown under its failure (the server keeps the last 4 KB). */
+/** Lines of a command check's output shown under its failure (a 422 carries its last 20 lines; the task's history its last 4 KB). */
 const OUTPUT_LINES = 12
 
 /**
- * Each check in words, e.g. `out/summary.md has 150–250 words` (the label the server's results use).
- * Loads the server's describer only when there are checks: it pulls in the JSON Schema compiler,
- * which would slow the start of every other command.
+ * A task's checks as a worker reads them with its claim (CLI and MCP alike): a header, then per check
+ * its name (the coordinator's `label`, else the rule in short) and, under it, the exact rule with
+ * every field the server applies (`describeRule`): path, pattern and flags, bounds, command. Empty
+ * when the task has none. `checkRejections` > 0 is said in the header.
  */
-export async function checkLabels (checks: readonly Check[]): Promise<string[]> {
+export function formatCheckRules (checks: readonly Check[], checkRejections = 0): string[] {
   if (checks.length === 0) return []
-  const { describeCheck } = await import('../src/checks/validate-checks.js')
-  return checks.map(describeCheck)
+  const refused = checkRejections > 0 ? `; ${checkRejections} report(s) refused by them so far` : ''
+  return [
+    `Checks (run by the server on your files when you report completed; a failure sends the work back to you${refused}). ` +
+      'Each rule is exact: text it does not match needs no change.',
+    ...checks.flatMap((c) => [`  - ${describeCheck(c)}`, `      rule: ${describeRule(c)}`]),
+  ]
 }
 
 /** A task's notes (engineer answers, review feedback), oldest first, to read before working. */

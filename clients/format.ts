@@ -2,7 +2,7 @@
 import type { Event } from '../src/schemas/events.js'
 import type { Assignment, CreateTasksResult, Lease, ReportResult, Task, TaskDetail } from '../src/schemas/tasks.js'
 import type { ProjectSummary, Status, Worker } from '../src/schemas/workers.js'
-import { formatAnswer, formatCheckResults, formatDependencies, formatNotes, formatNotices, formatTaskWorkflow } from './format-workflow.js'
+import { formatAnswer, formatCheckResults, formatCheckRules, formatDependencies, formatNotes, formatNotices, formatTaskWorkflow } from './format-workflow.js'
 
 const indent = (text: string, pad = '  '): string => text.split('\n').map((l) => pad + l).join('\n')
 
@@ -37,15 +37,17 @@ export interface AssignmentCommands {
 
 /**
  * A task handed to this worker: everything needed to do it, and the commands to heartbeat and report
- * it. `checkLabels` are the task's checks in words (`checkLabels()` in format-workflow.ts), in order.
+ * it. The checks are shown with their exact rules (`formatCheckRules`, shared with the MCP tools).
  */
-export function formatAssignment (a: Assignment, commands: AssignmentCommands, checkLabels: string[] = []): string {
+export function formatAssignment (a: Assignment, commands: AssignmentCommands): string {
   const t = a.task
   const lines = [
     `${a.resumed ? 'Resumed' : 'Task'} ${t.id} (project ${t.project}, type ${t.type}, attempt ${a.lease.attempt} of ${t.maxAttempts})`,
     formatLease(a.lease),
     formatHeartbeatHint(a.lease, commands.heartbeat),
   ]
+  // A resumed task the poll's --project / --type did not ask for: say so before anything else.
+  if (a.note !== undefined) lines.splice(1, 0, `Note: ${a.note}`)
   if (t.workspace !== null) lines.push(`Workspace: ${t.workspace} (file paths and checks are relative to it)`)
   if (a.notices !== undefined && a.notices.length > 0) lines.push('', formatNotices(a.notices))
   // The answer first: the description may still say to ask the engineer.
@@ -55,10 +57,7 @@ export function formatAssignment (a: Assignment, commands: AssignmentCommands, c
   lines.push('', 'Description:', indent(t.description))
   if (a.dependencies.length > 0) lines.push('', formatDependencies(a.dependencies))
   if (t.acceptance.length > 0) lines.push('', 'Acceptance criteria (not machine-checked: judge them yourself):', ...t.acceptance.map((c) => `  - ${c}`))
-  if (checkLabels.length > 0) {
-    const refused = t.checkRejections > 0 ? ` (${t.checkRejections} report(s) refused by them so far)` : ''
-    lines.push('', `Checks (checked by the server when you report completed${refused}):`, ...checkLabels.map((c) => `  - ${c}`))
-  }
+  if (t.checks.length > 0) lines.push('', ...formatCheckRules(t.checks, t.checkRejections))
   if (t.files.read.length > 0 || t.files.write.length > 0) {
     lines.push('', 'Files:')
     if (t.files.read.length > 0) lines.push(`  read:  ${t.files.read.join(', ')}`)

@@ -10,7 +10,7 @@ import { z } from 'zod'
 import type { Assignment, NextOutcome, ReportBody } from '../src/schemas/tasks.js'
 import { checksFailure, CoordApiError, type ChecksFailure, type CoordClient } from './client.js'
 import { formatReport } from './format.js'
-import { checkLabels, formatAnswer, formatChecksFailure, formatDependencies, formatNotes, formatNotices } from './format-workflow.js'
+import { formatAnswer, formatCheckRules, formatChecksFailure, formatDependencies, formatNotes, formatNotices } from './format-workflow.js'
 import { nextWithin, type PollQuery } from './long-wait.js'
 import {
   callSignal, DEFAULT_TOOL_WAIT_S, fail, guarded, idSchema, ok, progressOf, SLICE_S, ToolUsageError, waitSchema, workerOf,
@@ -35,12 +35,13 @@ export async function nextInSlices (
 }
 
 /** A task handed out, as text: what to do and how to report it. */
-async function describeAssignment (a: Assignment): Promise<string> {
+function describeAssignment (a: Assignment): string {
   const t = a.task
   const beat = Math.max(1, Math.floor(a.lease.leaseSeconds / 2))
   const lines = [
     `${a.resumed ? 'Resumed (you already held it)' : 'New task'} ${t.id} (project ${t.project}, type ${t.type}, ` +
       `attempt ${a.lease.attempt} of ${t.maxAttempts}).`,
+    ...(a.note === undefined ? [] : [`Note: ${a.note}`]),
     `Lease ${a.lease.leaseId} expires ${a.lease.expiresAt}: call heartbeat at least every ${beat} s while working, or the task goes to another worker.`,
     `When done call report_task with task_id "${t.id}" (status completed, failed, or blocked with a question); the lease is remembered for you.`,
   ]
@@ -50,17 +51,14 @@ async function describeAssignment (a: Assignment): Promise<string> {
   if (t.notes.length > 0) lines.push('', formatNotes(t.notes))
   if (a.dependencies.length > 0) lines.push('', formatDependencies(a.dependencies))
   if (t.acceptance.length > 0) lines.push('', 'The acceptance criteria (in the task below) are not machine-checked: judge them yourself.')
-  const labels = await checkLabels(t.checks)
-  if (labels.length > 0) {
-    lines.push('', 'Checks, run by the server when you report completed (a failure sends the work back to you):', ...labels.map((l) => `  - ${l}`))
-  }
+  if (t.checks.length > 0) lines.push('', ...formatCheckRules(t.checks, t.checkRejections))
   lines.push('', JSON.stringify(t, null, 2))
   return lines.join('\n')
 }
 
 /** A poll's outcome as text with what to do next. */
-async function describeOutcome (worker: string, outcome: NextOutcome): Promise<string> {
-  if (outcome.status === 'assigned') return await describeAssignment(outcome.assignment)
+function describeOutcome (worker: string, outcome: NextOutcome): string {
+  if (outcome.status === 'assigned') return describeAssignment(outcome.assignment)
   if (outcome.status === 'finished') return `status finished: ${outcome.message} Stop: no more tasks will come for worker ${worker}.`
   return `status empty: no task for worker ${worker} within the wait. Call next_task again to keep waiting.`
 }
@@ -138,7 +136,7 @@ export function addWorkerTools (server: McpServer, session: McpSession): void {
     const query = { worker, project: args.project, type: args.type }
     const outcome = await nextInSlices(session.client, query, waitS, callSignal(session, extra), progressOf(extra, 'a task'))
     saveOutcome(session, worker, outcome)
-    return ok(await describeOutcome(worker, outcome), outcome)
+    return ok(describeOutcome(worker, outcome), outcome)
   }))
 
   server.registerTool('heartbeat', {
@@ -170,7 +168,8 @@ export function addWorkerTools (server: McpServer, session: McpSession): void {
     inputSchema: {
       task_id: idSchema('task id').describe('The task you report.'),
       status: z.enum(['completed', 'failed', 'blocked']).describe('completed = done; failed = could not do it (say why); blocked = need an answer first.'),
-      summary: z.string().min(1).max(20000).describe('What was done, or why it failed / what blocks it.'),
+      summary: z.string().min(1).max(20000).describe('What was done, or why it failed / what blocks it, in 1-3 sentences: the coordinator ' +
+        'reads it in status and in the next tasks\' dependencies. Long findings go in a file listed in deliverables, or in details.'),
       deliverables: z.array(z.string().min(1)).optional().describe('Paths of the files you produced or changed.'),
       context_score: z.number().int().min(1).max(5).optional().describe('How well the task context sufficed: 1 = had to search a lot, 5 = had everything.'),
       question: z.string().min(1).optional().describe('With status blocked: what the engineer must answer.'),
@@ -217,6 +216,6 @@ export function addWorkerTools (server: McpServer, session: McpSession): void {
       outcome = await nextInSlices(session.client, { worker, project: args.project, type: args.type }, leftS, signal, progressOf(extra, 'the next task'))
     }
     saveOutcome(session, worker, outcome)
-    return ok(`${head}\n\nNext: ${await describeOutcome(worker, outcome)}`, { ...result, next: outcome })
+    return ok(`${head}\n\nNext: ${describeOutcome(worker, outcome)}`, { ...result, next: outcome })
   }))
 }

@@ -6,6 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import { disconnectSignal, waitMs } from '../src/long-poll.js'
+import { outcomeWithFilterNote } from '../src/lifecycle/claim-answer.js'
 import { commonErrors, described, ErrorRef, TaskId } from '../src/schemas/common.js'
 import { Assignment, HeartbeatBody, Lease, NextQuery, ReportBody, ReportQuery, ReportResult, type NextOutcome } from '../src/schemas/tasks.js'
 
@@ -31,7 +32,8 @@ const workLoop: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'nextTask',
       summary: 'Get your task (long poll): 200 task + lease, 204 nothing yet, 410 project finished',
       description: 'Registers the worker on first use. If the worker already holds a live lease, that same task and lease come back ' +
-        '(`resumed: true`). Otherwise the best queued task is leased, or the request waits up to `wait` seconds and returns the moment one ' +
+        '(`resumed: true`), whatever `project` and `type` say (`note` then says the filter was not applied). ' +
+        'Otherwise the best queued task is leased, or the request waits up to `wait` seconds and returns the moment one ' +
         'is posted or freed; longest-waiting worker first. 204 = poll again. 410 = the project is closed and all its tasks are finished: stop.',
       querystring: NextQuery,
       response: {
@@ -43,8 +45,9 @@ const workLoop: FastifyPluginAsyncTypebox = async (app) => {
     },
   }, async (request, reply) => {
     const { worker, wait, project, type } = request.query
-    const outcome = await app.lifecycle.next(worker, { project, type }, waitMs(app.config, wait), disconnectSignal(reply))
-    return sendOutcome(reply, outcome)
+    const filter = { project, type }
+    const outcome = await app.lifecycle.next(worker, filter, waitMs(app.config, wait), disconnectSignal(reply))
+    return sendOutcome(reply, outcomeWithFilterNote(outcome, filter))
   })
 
   app.post('/tasks/:id/heartbeat', {
@@ -86,7 +89,8 @@ const workLoop: FastifyPluginAsyncTypebox = async (app) => {
         404: ErrorRef,
         409: ErrorRef,
         422: described(ErrorRef, 'CHECKS_FAILED: the output failed the task\'s checks. `message` lists each failure; `details.failed` has them ' +
-          'as objects. Your lease is kept and extended: fix the output and report completed again (after COORD_MAX_CHECK_REJECTIONS the task ' +
+          'as objects (a command check with the tail of its output), `details.checks` every check\'s outcome. ' +
+          'Your lease is kept and extended: fix the output and report completed again (after COORD_MAX_CHECK_REJECTIONS the task ' +
           'goes to the engineer and `details.escalated` is true).'),
         ...commonErrors,
       },
@@ -96,7 +100,8 @@ const workLoop: FastifyPluginAsyncTypebox = async (app) => {
     const next = q.next === true
       ? { filter: { project: q.project, type: q.type }, waitMs: waitMs(app.config, q.wait), signal: disconnectSignal(reply) }
       : undefined
-    return app.lifecycle.report(request.params.id, request.body, next, request.headers['idempotency-key'])
+    const result = await app.lifecycle.report(request.params.id, request.body, next, request.headers['idempotency-key'])
+    return next === undefined || result.next === undefined ? result : { ...result, next: outcomeWithFilterNote(result.next, next.filter) }
   })
 }
 

@@ -134,7 +134,7 @@ t.test('the workflow through tools: checks refuse a report as a tool result, rev
 
   const next = await call(s, 'next_task', { wait: 5 })
   t.equal(next.structuredContent.assignment.task.id, 'doc', text(next))
-  t.match(text(next), /Checks, run by the server when you report completed[^\n]*\n {2}- doc\.md is not empty/)
+  t.match(text(next), /Checks \(run by the server on your files when you report completed[^\n]*\n {2}- doc\.md is not empty\n {6}rule: file-nonempty: doc\.md /)
   const granted = next.structuredContent.assignment.lease
 
   const refused = await call(s, 'report_task', { task_id: 'doc', status: 'completed', summary: 'wrote it', next: false })

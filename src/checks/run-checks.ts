@@ -10,7 +10,7 @@ import { jsonErrorOffset, lineColumn } from './json-position.js'
 import { compileSchema, describeSchemaErrors } from './json-schema.js'
 import { countWords, markdownHeadings } from './markdown.js'
 import { formatBytes, MAX_FILE_BYTES, readCheckedFile, type FileRead } from './read-file.js'
-import { describeCheck, showPattern, wordRange } from './validate-checks.js'
+import { describeCheck, showPattern, wordRange } from './describe-check.js'
 import { workspaceRelative } from './workspace.js'
 
 /** What checks run against. */

@@ -1,45 +1,16 @@
 /**
  * A task's checks judged at creation, before any worker relies on them: every problem the coordinator
- * can fix now (a pattern that does not compile, a path outside the workspace, a disabled kind), and
- * each check's label as results show it.
+ * can fix now (a pattern that does not compile, a path outside the workspace, a disabled kind). The
+ * label results show is `describeCheck` (describe-check.ts), re-exported here.
  */
 import type { Check } from '../schemas/checks.js'
+import { showPattern } from './describe-check.js'
 import { compileSchema } from './json-schema.js'
 import { checkPathInside, WorkspaceError } from './workspace.js'
 
+export { describeCheck, showPattern, wordRange } from './describe-check.js'
+
 type FileCheck = Extract<Check, { path: string }>
-
-/** `/source/flags`, as a pattern reads in messages. */
-export function showPattern (pattern: string, flags: string | undefined): string {
-  return `/${pattern}/${flags ?? ''}`
-}
-
-/**
- * The check in words, e.g. `out/summary.md has 150–250 words`, `out/a.json is valid JSON matching its
- * schema`, `` `npm test` exits 0 ``. `check.label` wins when set.
- */
-export function describeCheck (check: Check): string {
-  if (check.label !== undefined) return check.label
-  switch (check.kind) {
-    case 'file-exists': return `${check.path} exists`
-    case 'file-nonempty': return `${check.path} is not empty`
-    case 'word-count': return `${check.path} has ${wordRange(check.min, check.max)} words`
-    case 'contains': return `${check.path} contains ${showPattern(check.pattern, check.flags)}`
-    case 'lacks': return `${check.path} has no match of ${showPattern(check.pattern, check.flags)}`
-    case 'json': return `${check.path} is valid JSON${check.schema === undefined ? '' : ' matching its schema'}`
-    case 'headings': return `${check.path} has the headings ${check.headings.map((h) => JSON.stringify(h)).join(', ')}`
-    case 'deliverables': return 'the report\'s deliverables name every file in files.write'
-    case 'command': return `\`${check.run}\` exits 0`
-  }
-}
-
-/** `150–250`, `at least 150`, `at most 250`, `exactly 200` (en dash, as the messages use). */
-export function wordRange (min: number | undefined, max: number | undefined): string {
-  if (min !== undefined && max !== undefined) return min === max ? `exactly ${min}` : `${min}–${max}`
-  if (min !== undefined) return `at least ${min}`
-  if (max !== undefined) return `at most ${max}`
-  return 'any number of'
-}
 
 function kindProblems (check: Check): string[] {
   switch (check.kind) {

@@ -14,6 +14,7 @@ import { event, iso } from './events.js'
 import { matchesStored as globMatches } from './file-globs.js'
 import { afterReport, keptDetails, retryBackoffMs } from './rules.js'
 import { cancelDependents, completeTask } from './workflow-ops.js'
+import { answerResults } from '../checks/answer-results.js'
 import { workspaceRelative } from '../checks/workspace.js'
 import { judged, leaseView, requireTask, settleProject } from './operations.js'
 
@@ -127,7 +128,14 @@ function checksRefusal (t: TaskFacts, l: LeaseFacts, results: CheckResult[], rej
   return {
     kind: 'refused',
     error: new CoordError('CHECKS_FAILED', message, {
-      taskId: t.id, failed, checks: results, rejections, maxRejections: policy.maxCheckRejections, escalated, ...(lease === undefined ? {} : { lease }),
+      // Lean: every check's outcome, and the output tail of the failed ones once; the full results are in the history.
+      taskId: t.id,
+      failed: answerResults(failed),
+      checks: answerResults(results, false),
+      rejections,
+      maxRejections: policy.maxCheckRejections,
+      escalated,
+      ...(lease === undefined ? {} : { lease }),
     }),
   }
 }

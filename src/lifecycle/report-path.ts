@@ -14,6 +14,7 @@ import { CoordError } from '../errors.js'
 import type { Assignment, NextOutcome, ReportBody, ReportResult } from '../schemas/tasks.js'
 import type { CheckResult } from '../schemas/checks.js'
 import type { ClaimFilter, Store } from '../store/store.js'
+import { answerResults } from '../checks/answer-results.js'
 import { runChecks } from '../checks/run-checks.js'
 import { matchesStored as globMatches } from './file-globs.js'
 import * as ops from './operations.js'
@@ -138,7 +139,8 @@ export class ReportPath {
       accepted: true,
       duplicate: outcome.duplicate,
       task: outcome.task,
-      ...(outcome.checks === undefined ? {} : { checks: outcome.checks }),
+      // Outcomes only (all passed): each command's output stays in the task's history.
+      ...(outcome.checks === undefined ? {} : { checks: answerResults(outcome.checks) }),
       ...(outcome.undeclared === undefined ? {} : { undeclared: outcome.undeclared }),
       ...(outcome.conflicts === undefined ? {} : { conflicts: outcome.conflicts }),
     }

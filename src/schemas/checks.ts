@@ -4,6 +4,7 @@
  * to the task's workspace root (see `workspace` on `POST /tasks`).
  */
 import { Type, type Static } from 'typebox'
+import { ANSWER_OUTPUT_BYTES, ANSWER_OUTPUT_LINES } from '../checks/answer-results.js'
 
 const CheckPath = Type.String({
   minLength: 1,
@@ -74,6 +75,10 @@ export const CheckResult = Type.Object({
   label: Type.String({ description: 'The check in words, e.g. "out/summary.md has 150–250 words".' }),
   passed: Type.Boolean(),
   message: Type.String({ description: 'What was found, in words a worker can act on, e.g. "out/summary.md has 87 words; needs 150–250".' }),
-  output: Type.Optional(Type.String({ description: 'Command checks: the last 4 KB of stdout and stderr.' })),
+  output: Type.Optional(Type.String({
+    description: 'Command checks: the end of stdout and stderr. The task\'s history (GET /tasks/{id}, `reports[].checks`) keeps the last 4 KB; ' +
+      `a report's answer carries it only for a failed check (200 \`checks\`: none; 422 \`details.failed\`), its last ${ANSWER_OUTPUT_LINES} lines ` +
+      `and at most ${ANSWER_OUTPUT_BYTES} bytes.`,
+  })),
 })
 export type CheckResult = Static<typeof CheckResult>

@@ -250,6 +250,12 @@ export const Assignment = Type.Object({
   }),
   answer: Type.Optional(described(TaskNote, 'With `answered`: the latest answer (also the last of `task.notes`).')),
   notices: Type.Optional(Type.Array(Notice, { description: 'What happened to you meanwhile, e.g. where a task you asked about went.' })),
+  note: Type.Optional(Type.String({
+    description: 'Set when you got back a task you still hold that the poll\'s `project` / `type` filter does not match: a worker holds one ' +
+      'task at a time, so finish or report it first; the filter was not applied.',
+    examples: ['You still hold task t1 in project A (lease until 2026-12-08T01:00:00.000Z); finish or report it first — ' +
+      'this poll\'s project filter B was not applied.'],
+  })),
 })
 export type Assignment = Static<typeof Assignment>
 
@@ -261,7 +267,13 @@ export const ReportBody = Type.Object({
   worker: WorkerId,
   leaseId: LeaseId,
   status: ReportStatus,
-  summary: Type.String({ minLength: 1, maxLength: 20000, description: 'What was done (or why it failed / what is blocking).' }),
+  summary: Type.String({
+    minLength: 1,
+    maxLength: 20000,
+    description: 'What was done (or why it failed / what is blocking) in 1–3 sentences: the line the coordinator reads in status, events, ' +
+      'escalations and the claims of dependent tasks (`dependencies[].summary`). At most 20000 characters, but keep it short: put long ' +
+      'findings (lists, tables, logs) in a file you list in `deliverables`, or in `details`.',
+  }),
   deliverables: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), {
     maxItems: 1000, description: 'Paths of files produced or changed.',
   })),
@@ -318,7 +330,9 @@ export const ReportResult = Type.Object({
   accepted: Type.Boolean({ description: 'Always true on 200: the report changed (or had already changed) the task.' }),
   duplicate: Type.Boolean({ description: 'true = the same report had already been accepted (a safe retry).' }),
   task: ReportedTask,
-  checks: Type.Optional(Type.Array(CheckResult, { description: 'The checks run on this report (all passed).' })),
+  checks: Type.Optional(Type.Array(CheckResult, {
+    description: 'The checks run on this report (all passed): each one\'s outcome, without command output (GET /tasks/{id} keeps it).',
+  })),
   undeclared: Type.Optional(Type.Array(Type.String(), {
     description: 'Deliverables outside the task\'s declared `files.write`: tell the coordinator why, or declare them next time.',
   })),
@@ -355,7 +369,9 @@ export const ReportRecord = Type.Object({
   details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   accepted: Type.Boolean(),
   rejection: Type.Union([Type.String(), Type.Null()], { description: 'Error code when the report was refused (e.g. LEASE_SUPERSEDED).' }),
-  checks: Type.Optional(Type.Array(CheckResult, { description: 'Check results of a completed report (failed ones for CHECKS_FAILED).' })),
+  checks: Type.Optional(Type.Array(CheckResult, {
+    description: 'Every check\'s result on a completed report (a CHECKS_FAILED refusal too), a command\'s with its last 4 KB of output.',
+  })),
   reportedAt: Timestamp,
 })
 export type ReportRecord = Static<typeof ReportRecord>
