@@ -82,7 +82,8 @@ const workers = Array.from({ length: Number(opts.workers) }, (_, i) => {
   return new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)))
 })
 // Like real chats, the workers are already long-polling when the coordinator posts the work.
-while ((await client.status('demo')).workers.waiting < workers.length) await sleep(50)
+// All projects: the demo project has no task yet (a status of it would be 404 until the post below).
+while ((await client.status()).workers.waiting < workers.length) await sleep(50)
 
 const postedAt = Date.now()
 const summaryIds = docs.map(({ pkg }) => `summarize-${pkg.replace(/[^A-Za-z0-9._-]/g, '_')}`)
