@@ -2,7 +2,7 @@
 // report without its task id. Real `coord` processes against a real server.
 import t from 'tap'
 import { runCoord } from './coord-process.js'
-import { listen } from './helper.js'
+import { listen, post, postTasks, tempDir } from './helper.js'
 
 /** No stack trace: a line starting with `at ` under an error. */
 const stackLine = /^\s+at /m
@@ -23,7 +23,7 @@ t.test('--url host:port means http://host:port; a URL that cannot be served is o
 })
 
 t.test('--json: an error is one JSON line on stderr, stdout stays empty', async (t) => {
-  const { url } = await listen(t)
+  const { app, url } = await listen(t)
   const notFound = await runCoord(url, ['--json', 'status', '--project', 'no-such'])
   t.equal(notFound.code, 1)
   t.equal(notFound.stdout, '')
@@ -37,6 +37,13 @@ t.test('--json: an error is one JSON line on stderr, stdout stays empty', async 
   const usage = await runCoord(url, ['--json', 'report'])
   t.equal(usage.code, 1)
   t.same(JSON.parse(usage.stderr), { error: { code: 'USAGE', message: 'missing required argument \'taskId\'' } }, 'commander\'s own errors too')
+  const dir = tempDir()
+  await postTasks(app, ['gone'])
+  t.equal((await runCoord(url, ['--state-dir', dir, '--worker', 'w1', 'next', '--wait', '0'])).code, 0)
+  await post(app, '/tasks/gone/cancel')
+  const refused = await runCoord(url, ['--json', '--state-dir', dir, '--worker', 'w1', 'report', 'gone', '--status', 'completed', '--summary', 'x'])
+  t.equal(refused.code, 4, 'a refused report still exits 4')
+  t.match(JSON.parse(refused.stderr), { error: { code: 'TASK_CANCELED', status: 409, hint: /coord.* next/ } }, 'and says so in JSON')
   const down = await runCoord(url, ['--json', '--url', 'http://127.0.0.1:1', 'status'])
   t.match(JSON.parse(down.stderr), { error: { code: 'CONNECTION_FAILED' } })
 })
