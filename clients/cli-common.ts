@@ -219,13 +219,17 @@ export function jsonParseErrors (program: Command): Command {
 }
 
 /**
- * Options a command needs but does not declare mandatory to commander (which would complain about them
- * before a missing argument). `required` maps each option key to its flag as shown.
- * @throws UsageError naming the first one missing, as commander would
+ * A `preAction` hook requiring options a command does not declare mandatory to commander, which checks
+ * mandatory options before arguments (`coord report` with no task id would complain about --status).
+ * Hooks run after the arguments are checked, and are kept by a parser whose actions are replaced (the
+ * docs' command check). `required` maps each option key to its flag as shown.
  */
-export function requireOptions (opts: object, required: Record<string, string>): void {
-  for (const [key, flag] of Object.entries(required)) {
-    if ((opts as Record<string, unknown>)[key] === undefined) throw new UsageError(`required option '${flag}' not specified`)
+export function requiredOptions (required: Record<string, string>): (thisCommand: Command, actionCommand: Command) => void {
+  return (_thisCommand, actionCommand) => {
+    const opts = actionCommand.opts<Record<string, unknown>>()
+    for (const [key, flag] of Object.entries(required)) {
+      if (opts[key] === undefined) actionCommand.error(`error: required option '${flag}' not specified`, { code: 'commander.missingMandatoryOptionValue' })
+    }
   }
 }
 

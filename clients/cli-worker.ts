@@ -5,7 +5,7 @@
  */
 import { Option, type Command } from 'commander'
 import type { NextOutcome, ReportBody } from '../src/schemas/tasks.js'
-import { action, collect, EXIT, intArg, readStdin, requireOptions, UsageError, type CliContext } from './cli-common.js'
+import { action, collect, EXIT, intArg, readStdin, requiredOptions, UsageError, type CliContext } from './cli-common.js'
 import { DEFAULT_WAIT_S } from './cli-hints.js'
 import { checksRefused, refused, type ReportOptions } from './cli-refusals.js'
 import { formatAssignment, formatHeartbeatHint, formatLease, formatReport, type AssignmentCommands } from './format.js'
@@ -87,7 +87,6 @@ function parseDetails (text: string | undefined): Record<string, unknown> | unde
 
 async function report (ctx: CliContext, opts: ReportOptions, [taskId]: string[]): Promise<number> {
   const id = taskId as string
-  requireOptions(opts, { status: '--status <completed|failed|blocked>', summary: '--summary <text>' })
   const worker = ctx.worker(id, { head: ['report', id], tail: ['--status', opts.status, '--summary', '"..."'] })
   const leaseId = await leaseToUse(ctx, worker, id, opts.lease)
   const summary = opts.summary === '-' ? (await readStdin()).trim() : opts.summary
@@ -173,8 +172,8 @@ export function addWorkerCommands (program: Command): void {
       'fix the output and run the same command again; after the last allowed rejection the task goes to the engineer and the exit is 4), ' +
       '1 error; with --next, like `coord next`.')
     .argument('<taskId>', 'the task you report')
-    // Required, but checked in `report`: commander checks mandatory options before arguments, so a
-    // missing task id would be reported as a missing --status.
+    // Required, but checked by the preAction hook below: commander checks mandatory options before
+    // arguments, so a missing task id would be reported as a missing --status.
     .addOption(new Option('--status <status>', 'outcome (required)').choices(['completed', 'failed', 'blocked']))
     .option('--summary <text>', 'what was done, or why it failed / what blocks it (`-` reads stdin; required)')
     .option('--deliverable <path>', 'a file produced or changed (repeatable)', collect)
@@ -186,6 +185,7 @@ export function addWorkerCommands (program: Command): void {
     .addOption(waitOption())
     .option('--project <name>', 'with --next: only take tasks of this project')
     .option('--type <type>', 'with --next: only take tasks of this type')
+    .hook('preAction', requiredOptions({ status: '--status <status>', summary: '--summary <text>' }))
     .action(action(report))
 
   program.command('heartbeat')

@@ -56,5 +56,5 @@ t.test('coord report without a task id says so, not that --status is missing', a
   t.notMatch(bare.stderr, /--status/)
   const noStatus = await runCoord(url, ['--worker', 'w1', 'report', 'some-task', '--summary', 'x'])
   t.equal(noStatus.code, 1)
-  t.match(noStatus.stderr, /required option '--status <completed\|failed\|blocked>' not specified/)
+  t.match(noStatus.stderr, /required option '--status <status>' not specified/)
 })
