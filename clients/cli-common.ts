@@ -131,9 +131,28 @@ export class CliContext {
   }
 }
 
-/** Tell the user what went wrong on stderr and choose the exit code. */
-export function reportError (err: unknown): number {
+/**
+ * What went wrong as one JSON object, for `--json`: `{"error": {"code", "message", "status"?, "details"?}}`
+ * with the API's own code and status for an API error, `CONNECTION_FAILED` when the server cannot be
+ * reached, `USAGE` for a command line to fix, `INTERNAL` for a bug in the CLI.
+ */
+export function errorJson (err: unknown): { error: { code: string, message: string, status?: number, details?: unknown } } {
   if (err instanceof CoordApiError) {
+    return { error: { code: err.code, message: err.message, status: err.statusCode, ...(err.details === undefined ? {} : { details: err.details }) } }
+  }
+  if (err instanceof CoordConnectionError) return { error: { code: 'CONNECTION_FAILED', message: err.message } }
+  if (err instanceof UsageError || err instanceof InvalidArgumentError) return { error: { code: 'USAGE', message: err.message } }
+  return { error: { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) } }
+}
+
+/**
+ * Tell the user what went wrong on stderr and choose the exit code. With `json`, one compact JSON
+ * line (`errorJson`) instead of text, still on stderr: stdout keeps only answers.
+ */
+export function reportError (err: unknown, json = false): number {
+  if (json) {
+    process.stderr.write(JSON.stringify(errorJson(err)) + '\n')
+  } else if (err instanceof CoordApiError) {
     const details = err.details === undefined ? '' : `\n${JSON.stringify(err.details, null, 2)}`
     process.stderr.write(`Error ${err.statusCode} ${err.code}: ${err.message}${details}\n`)
   } else if (err instanceof CoordConnectionError || err instanceof UsageError) {
@@ -157,9 +176,59 @@ export function action<O> (body: (ctx: CliContext, opts: O, args: string[]) => P
     try {
       process.exitCode = await body(ctx, opts, positional)
     } catch (err) {
-      process.exitCode = reportError(err)
+      process.exitCode = reportError(err, ctx.json)
     } finally {
       await ctx.close()
+    }
+  }
+}
+
+/**
+ * Commander parser for `--url` / COORD_URL: a base URL; `host:port` without a scheme (`127.0.0.1:3500`)
+ * means `http://host:port`. Anything else that is not an http(s) URL is a one-line usage error.
+ */
+export function urlArg (value: string): string {
+  const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new InvalidArgumentError('not a server URL: expected e.g. http://127.0.0.1:3100 (or 127.0.0.1:3100).')
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new InvalidArgumentError(`${parsed.protocol} is not served: use http://host:port, e.g. http://127.0.0.1:3100.`)
+  }
+  return url
+}
+
+/**
+ * Route commander's own errors (unknown option, missing argument, bad value) through `reportError`'s
+ * JSON form when `--json` was given; text as before otherwise.
+ */
+export function jsonParseErrors (program: Command): Command {
+  const json = (): boolean => program.opts<GlobalOptions>().json === true
+  return program.configureOutput({
+    outputError: (text, write) => {
+      if (!json()) return write(text)
+      const message = text.split('\n')[0]?.replace(/^error: /, '') ?? text
+      process.stderr.write(JSON.stringify({ error: { code: 'USAGE', message } }) + '\n')
+    },
+    // With --json, stderr carries only that JSON line: not the "(run with --help for usage)" after it.
+    writeErr: (text) => { if (!json()) process.stderr.write(text) },
+  })
+}
+
+/**
+ * A `preAction` hook requiring options a command does not declare mandatory to commander, which checks
+ * mandatory options before arguments (`coord report` with no task id would complain about --status).
+ * Hooks run after the arguments are checked, and are kept by a parser whose actions are replaced (the
+ * docs' command check). `required` maps each option key to its flag as shown.
+ */
+export function requiredOptions (required: Record<string, string>): (thisCommand: Command, actionCommand: Command) => void {
+  return (_thisCommand, actionCommand) => {
+    const opts = actionCommand.opts<Record<string, unknown>>()
+    for (const [key, flag] of Object.entries(required)) {
+      if (opts[key] === undefined) actionCommand.error(`error: required option '${flag}' not specified`, { code: 'commander.missingMandatoryOptionValue' })
     }
   }
 }

@@ -4,7 +4,7 @@
  * kept to fix it, unless that was one rejection too many and the task went to the engineer).
  */
 import { checksFailure, CoordApiError } from './client.js'
-import { EXIT, type CliContext } from './cli-common.js'
+import { errorJson, EXIT, type CliContext } from './cli-common.js'
 import { shellWord } from './cli-hints.js'
 import { formatChecksFailure } from './format-workflow.js'
 import { dropLease, saveLease } from './worker-state.js'
@@ -33,10 +33,14 @@ export function refused (ctx: CliContext, worker: string, taskId: string, leaseI
   if (!(err instanceof CoordApiError) || err.statusCode !== 409) throw err
   const keep = what === 'Heartbeat' && err.code === 'LEASE_ENDED'
   if (!keep) ctx.state.update(worker, (s) => dropLease(s, taskId, leaseId))
-  process.stderr.write(`${what} refused (${err.code}): ${err.message}\n` + (keep
+  const hint = keep
     ? `The lease for task ${taskId} stays saved, so \`${ctx.command(['report', taskId], { tail: ['--status', 'completed', '--summary', '"..."'] })}\` ` +
-      'can still send a finished result.\n'
-    : `The saved lease for task ${taskId} was removed; run \`${ctx.command(['next'], { poll: true })}\` for your next task.\n`))
+      'can still send a finished result.'
+    : `The saved lease for task ${taskId} was removed; run \`${ctx.command(['next'], { poll: true })}\` for your next task.`
+  // With --json, the same one JSON line as every other error (see errorJson), the hint added.
+  process.stderr.write(ctx.json
+    ? `${JSON.stringify({ error: { ...errorJson(err).error, hint } })}\n`
+    : `${what} refused (${err.code}): ${err.message}\n${hint}\n`)
   return EXIT.CONFLICT
 }
 

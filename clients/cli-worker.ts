@@ -5,7 +5,7 @@
  */
 import { Option, type Command } from 'commander'
 import type { NextOutcome, ReportBody } from '../src/schemas/tasks.js'
-import { action, collect, EXIT, intArg, readStdin, UsageError, type CliContext } from './cli-common.js'
+import { action, collect, EXIT, intArg, readStdin, requiredOptions, UsageError, type CliContext } from './cli-common.js'
 import { DEFAULT_WAIT_S } from './cli-hints.js'
 import { checksRefused, refused, type ReportOptions } from './cli-refusals.js'
 import { formatAssignment, formatHeartbeatHint, formatLease, formatReport, type AssignmentCommands } from './format.js'
@@ -170,8 +170,10 @@ export function addWorkerCommands (program: Command): void {
       'fix the output and run the same command again; after the last allowed rejection the task goes to the engineer and the exit is 4), ' +
       '1 error; with --next, like `coord next`.')
     .argument('<taskId>', 'the task you report')
-    .addOption(new Option('--status <status>', 'outcome').choices(['completed', 'failed', 'blocked']).makeOptionMandatory())
-    .requiredOption('--summary <text>', 'what was done, or why it failed / what blocks it, in 1-3 sentences (the coordinator reads it in ' +
+    // Required, but checked by the preAction hook below: commander checks mandatory options before
+    // arguments, so a missing task id would be reported as a missing --status.
+    .addOption(new Option('--status <status>', 'outcome (required)').choices(['completed', 'failed', 'blocked']))
+    .option('--summary <text>', 'what was done, or why it failed / what blocks it, in 1-3 sentences (required; the coordinator reads it in ' +
       'status and in the next tasks\' dependencies; at most 20000 characters): long findings go in a file you list with --deliverable, ' +
       'or in --details (`-` reads stdin)')
     .option('--deliverable <path>', 'a file produced or changed (repeatable)', collect)
@@ -183,6 +185,7 @@ export function addWorkerCommands (program: Command): void {
     .addOption(waitOption())
     .option('--project <name>', 'with --next: only take tasks of this project')
     .option('--type <type>', 'with --next: only take tasks of this type')
+    .hook('preAction', requiredOptions({ status: '--status <status>', summary: '--summary <text>' }))
     .action(action(report))
 
   program.command('heartbeat')

@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url'
 import { Command, Option } from 'commander'
 import { packageRoot } from '../src/paths.js'
 import { DEFAULT_URL } from './client.js'
+import { jsonParseErrors, urlArg } from './cli-common.js'
 import { addCoordinatorCommands } from './cli-coordinator.js'
 import { addInitCommand } from './cli-init.js'
 import { addMcpCommand } from './cli-mcp.js'
@@ -51,7 +52,7 @@ export function buildProgram (): Command {
   const program = new Command('coord')
     .version(version)
     .description('Coordination server CLI: post tasks, take and report them, watch progress.')
-    .addOption(new Option('--url <url>', 'server base URL').env('COORD_URL').default(DEFAULT_URL))
+    .addOption(new Option('--url <url>', 'server base URL (host:port means http://host:port)').env('COORD_URL').default(DEFAULT_URL).argParser(urlArg))
     .addOption(new Option('--worker <id>', 'your worker id: pass it on every worker command').env('COORD_WORKER'))
     .addOption(new Option('--state-dir <dir>', 'where leases are saved (default: $XDG_STATE_HOME/coord/<host_port>, ~/.local/state/... without it)')
       .env('COORD_STATE_DIR'))
@@ -60,6 +61,7 @@ export function buildProgram (): Command {
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', '\nExit codes: 0 ok, 1 error, 2 no task within the wait, 3 project finished (stop), 4 lease refused (409) or task gone ' +
       'to the engineer, 5 needs the coordinator (coord wait), 6 checks failed (coord report: lease kept, fix and report again), 78 bad server config.')
+  jsonParseErrors(program)
   for (const add of COMMANDS) add(program)
   return program
 }

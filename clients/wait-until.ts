@@ -16,6 +16,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises'
 import type { CallOptions, CoordClient } from './client.js'
+import { CoordApiError } from './client-errors.js'
 import type { Event } from '../src/schemas/events.js'
 import type { TaskState } from '../src/schemas/common.js'
 
@@ -199,7 +200,11 @@ export async function waitUntil (client: CoordClient, spec: WaitSpec, opts: Wait
   const until = named.length > 0 ? 'tasks' : spec.until ?? 'done'
   // `done` is read from the status (for all projects: every project done), at the start and after
   // a project.finished event; the other conditions follow from the events.
-  const isDone = async (): Promise<boolean> => (await client.status(project ?? undefined)).done
+  // A project not created yet (404 PROJECT_NOT_FOUND) is not done: wait for its tasks to come.
+  const isDone = async (): Promise<boolean> => (await client.status(project ?? undefined).catch((err: unknown) => {
+    if (err instanceof CoordApiError && err.code === 'PROJECT_NOT_FOUND') return { done: false }
+    throw err
+  })).done
   const seen = new Seen(states, project)
   let met = until === 'done' && await isDone()
   let after = typeof spec.after === 'function' ? spec.after(project) : spec.after

@@ -10,6 +10,7 @@ const projects: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['coordinator'],
       operationId: 'listProjects',
       summary: 'List projects with task counts by state',
+      description: 'A project exists once a task was posted to it or it was closed; `done` = closed and every task finished.',
       response: { 200: described(Type.Object({ projects: Type.Array(ProjectSummary) }), 'Every project, oldest first.'), ...commonErrors },
     },
   }, async () => ({ projects: await app.lifecycle.listProjects() }))
@@ -22,8 +23,12 @@ const projects: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Once the project is closed and every task is completed, failed or canceled, it is done: `project.finished` is emitted ' +
         'and workers polling it get 410 PROJECT_FINISHED. Closing twice is a no-op. Same as `close: true` on POST /tasks.',
       params: Type.Object({ project: ProjectName }),
+      body: Type.Object({}, { additionalProperties: false, description: 'Optional: closing takes no parameters. A body, if sent, is `{}`.' }),
       response: { 200: described(ProjectSummary, 'The project, now closed.'), ...commonErrors },
     },
+    // Documented as not required; `curl -X POST .../close` with no body is the usual call.
+    config: { optionalBody: true },
+    preValidation: async (request) => { request.body ??= {} },
   }, async (request) => app.lifecycle.closeProject(request.params.project))
 }
 

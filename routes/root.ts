@@ -33,6 +33,7 @@ const root: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['observe'],
       operationId: 'startHere',
       summary: 'Start here: the exact worker and coordinator commands for this server, the docs and the rules',
+      description: 'The commands name this server\'s own address and the checkout it runs from, so a chat can run them as given.',
       response: { 200: StartHintsBody, ...commonErrors },
     },
   }, async (request) => startHints(`${request.protocol}://${request.host}`))

@@ -1,7 +1,8 @@
 /** Progress at a glance, and the health probe (the process runs and its store can take writes). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { commonErrors, described, ProjectName } from '../src/schemas/common.js'
+import { CoordError } from '../src/errors.js'
+import { commonErrors, described, errorExamples, ProjectFilter } from '../src/schemas/common.js'
 import { Status } from '../src/schemas/workers.js'
 import { startHints } from '../src/start-hints.js'
 
@@ -21,10 +22,24 @@ const status: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['observe'],
       operationId: 'getStatus',
       summary: 'Counts by state, queue size, active leases, workers, and whether the project is done',
-      querystring: Type.Object({ project: Type.Optional(ProjectName) }, { additionalProperties: false }),
-      response: { 200: described(Status, 'Progress of the project, or of all projects.'), ...commonErrors },
+      description: 'Without `project`: every project together (zeros on a new server). With `project`: that project alone, ' +
+        '404 PROJECT_NOT_FOUND when it has no task and was never closed (a mistyped name, not an empty project).',
+      querystring: Type.Object({ project: Type.Optional(ProjectFilter) }, { additionalProperties: false }),
+      response: {
+        200: described(Status, 'Progress of the project, or of all projects.'),
+        404: errorExamples('No project of that name: no task was posted to it and it was never closed.', ['PROJECT_NOT_FOUND']),
+        ...commonErrors,
+      },
     },
-  }, async (request) => app.lifecycle.status(request.query.project))
+  }, async (request) => {
+    const { project } = request.query
+    const status = await app.lifecycle.status(project)
+    // A project exists once a task was posted to it or it was closed (GET /projects lists the same).
+    if (project !== undefined && status.projects.length === 0) {
+      throw new CoordError('PROJECT_NOT_FOUND', `No project is named ${project}. List projects with GET /projects.`, { project })
+    }
+    return status
+  })
 
   app.get('/health', {
     schema: {
@@ -44,7 +59,16 @@ const status: FastifyPluginAsyncTypebox = async (app) => {
           status: Type.Optional(Type.Literal('unhealthy')),
           store: Type.Optional(StoreHealthBody),
           uptimeSeconds: Type.Optional(Uptime),
-        }, { description: 'The server runs but its store cannot take writes (database file deleted or replaced, lock lost, unreadable).' }),
+        }, {
+          description: 'The server runs but its store cannot take writes (database file deleted or replaced, lock lost, unreadable).',
+          examples: [{
+            code: 'STORAGE_UNAVAILABLE',
+            message: 'the database file /home/me/coord.db is gone (ENOENT): it was deleted or moved while the server ran.',
+            status: 'unhealthy',
+            store: { ok: false, message: 'the database file /home/me/coord.db is gone (ENOENT): it was deleted or moved while the server ran.' },
+            uptimeSeconds: 3600,
+          }],
+        }),
       },
     },
   }, async (request, reply) => {

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { CoordError } from '../src/errors.js'
-import { commonErrors, described, ErrorRef, TaskId } from '../src/schemas/common.js'
+import { commonErrors, described, errorExamples, TaskId } from '../src/schemas/common.js'
 import { CreateTasksBody, CreateTasksResult, ListTasksQuery, Task, TaskDetail, TaskPage } from '../src/schemas/tasks.js'
 
 const TaskParams = Type.Object({ id: TaskId })
@@ -19,7 +19,7 @@ const tasks: FastifyPluginAsyncTypebox = async (app) => {
       response: {
         201: Type.Object(CreateTasksResult.properties, { description: 'At least one task was created.' }),
         200: Type.Object(CreateTasksResult.properties, { description: 'Every task already existed identically (idempotent repeat).' }),
-        409: ErrorRef,
+        409: errorExamples('Nothing was created: a task id is taken by different content, or the project is done.', ['TASK_CONFLICT', 'PROJECT_CLOSED']),
         ...commonErrors,
       },
     },
@@ -33,6 +33,8 @@ const tasks: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['coordinator'],
       operationId: 'listTasks',
       summary: 'List tasks, oldest first, filtered and paginated',
+      description: 'Every filter is optional; without any, every task of every project. A submitted task that is not offered now ' +
+        'says why in `hold`. Pass `nextAfter` as `after` for the next page (null on the last).',
       querystring: ListTasksQuery,
       response: { 200: described(TaskPage, 'A page of tasks.'), ...commonErrors },
     },
@@ -53,7 +55,7 @@ const tasks: FastifyPluginAsyncTypebox = async (app) => {
       }, { additionalProperties: false }),
       response: {
         200: described(TaskDetail, 'The task and its history.'),
-        404: ErrorRef,
+        404: errorExamples('No task has this id.', { TASK_NOT_FOUND: 'No task has id task-042. List tasks with GET /tasks.' }),
         ...commonErrors,
       },
     },
@@ -75,9 +77,15 @@ const tasks: FastifyPluginAsyncTypebox = async (app) => {
         description: 'Optional; an empty body is fine.',
         examples: [{ reason: 'superseded by task-010' }],
       }),
-      response: { 200: described(Task, 'The task, now canceled.'), 404: ErrorRef, 409: ErrorRef, ...commonErrors },
+      response: {
+        200: described(Task, 'The task, now canceled.'),
+        404: errorExamples('No task has this id.', { TASK_NOT_FOUND: 'No task has id task-042. List tasks with GET /tasks.' }),
+        409: errorExamples('The task already finished (completed or failed): nothing to cancel.', ['TASK_FINISHED']),
+        ...commonErrors,
+      },
     },
     // The body is optional: `curl -X POST .../cancel` with none is a plain cancel.
+    config: { optionalBody: true },
     preValidation: async (request) => { request.body ??= {} },
   }, async (request) => app.lifecycle.cancel(request.params.id, request.body.reason))
 }

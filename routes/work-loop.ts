@@ -7,10 +7,15 @@ import type { FastifyReply } from 'fastify'
 import { Type } from 'typebox'
 import { disconnectSignal, waitMs } from '../src/long-poll.js'
 import { outcomeWithFilterNote } from '../src/lifecycle/claim-answer.js'
-import { commonErrors, described, ErrorRef, TaskId } from '../src/schemas/common.js'
+import { commonErrors, described, errorExamples, TaskId } from '../src/schemas/common.js'
 import { Assignment, HeartbeatBody, Lease, NextQuery, ReportBody, ReportQuery, ReportResult, type NextOutcome } from '../src/schemas/tasks.js'
 
 const TaskParams = Type.Object({ id: TaskId })
+
+/** The 409 answers of heartbeat and report. */
+const notYours = errorExamples('The task is no longer yours: stop working on it and poll for the next one.', [
+  'LEASE_SUPERSEDED', 'LEASE_ENDED', 'LEASE_NOT_YOURS', 'LEASE_UNKNOWN', 'TASK_CANCELED', 'TASK_FINISHED',
+])
 
 /** The 410 answer: the project is done, the worker may stop. */
 const Finished = Type.Object({
@@ -59,7 +64,12 @@ const workLoop: FastifyPluginAsyncTypebox = async (app) => {
         '409 means the task is no longer yours (see `code`): stop working on it and poll for the next one.',
       params: TaskParams,
       body: HeartbeatBody,
-      response: { 200: described(Lease, 'The lease, extended.'), 404: ErrorRef, 409: ErrorRef, ...commonErrors },
+      response: {
+        200: described(Lease, 'The lease, extended.'),
+        404: errorExamples('No task has this id.', { TASK_NOT_FOUND: 'No task has id task-042. List tasks with GET /tasks.' }),
+        409: notYours,
+        ...commonErrors,
+      },
     },
   }, async (request) => app.lifecycle.heartbeat(request.params.id, request.body.worker, request.body.leaseId))
 
@@ -86,12 +96,12 @@ const workLoop: FastifyPluginAsyncTypebox = async (app) => {
       body: ReportBody,
       response: {
         200: described(ReportResult, 'Report accepted (or a duplicate of an accepted one); with next=true, your next task in `next`.'),
-        404: ErrorRef,
-        409: ErrorRef,
-        422: described(ErrorRef, 'CHECKS_FAILED: the output failed the task\'s checks. `message` lists each failure; `details.failed` has them ' +
+        404: errorExamples('No task has this id.', { TASK_NOT_FOUND: 'No task has id task-042. List tasks with GET /tasks.' }),
+        409: notYours,
+        422: errorExamples('CHECKS_FAILED: the output failed the task\'s checks. `message` lists each failure; `details.failed` has them ' +
           'as objects (a command check with the tail of its output), `details.checks` every check\'s outcome. ' +
           'Your lease is kept and extended: fix the output and report completed again (after COORD_MAX_CHECK_REJECTIONS the task ' +
-          'goes to the engineer and `details.escalated` is true).'),
+          'goes to the engineer and `details.escalated` is true).', ['CHECKS_FAILED']),
         ...commonErrors,
       },
     },

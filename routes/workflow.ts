@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { commonErrors, described, ErrorRef, ProjectName, TaskId } from '../src/schemas/common.js'
+import { commonErrors, described, errorExamples, ProjectName, TaskId } from '../src/schemas/common.js'
 import { Task } from '../src/schemas/tasks.js'
 import { ProjectMetrics } from '../src/schemas/metrics.js'
 import { AmendBody, AnswerBody, EscalationList, EscalationsQuery, ReviewBody } from '../src/schemas/workflow.js'
@@ -22,7 +22,12 @@ const workflow: FastifyPluginAsyncTypebox = async (app) => {
         'first to the worker that did it (for COORD_RESERVE_SECONDS) and counted as another attempt when claimed.',
       params: TaskParams,
       body: ReviewBody,
-      response: { 200: described(Task, 'The task after the decision.'), 404: ErrorRef, 409: ErrorRef, ...commonErrors },
+      response: {
+        200: described(Task, 'The task after the decision.'),
+        404: errorExamples('No task has this id.', { TASK_NOT_FOUND: 'No task has id task-042. List tasks with GET /tasks.' }),
+        409: errorExamples('The task is not in review-required (not reviewed yet, or already decided).', ['NOT_IN_REVIEW']),
+        ...commonErrors,
+      },
     },
   }, async (request) => app.lifecycle.review(request.params.id, request.body))
 
@@ -38,7 +43,12 @@ const workflow: FastifyPluginAsyncTypebox = async (app) => {
         'note. Every answer counts as an engineer intervention in the metrics.',
       params: TaskParams,
       body: AnswerBody,
-      response: { 200: described(Task, 'The task after the answer.'), 404: ErrorRef, 409: ErrorRef, ...commonErrors },
+      response: {
+        200: described(Task, 'The task after the answer.'),
+        404: errorExamples('No task has this id.', { TASK_NOT_FOUND: 'No task has id task-042. List tasks with GET /tasks.' }),
+        409: errorExamples('The task does not wait for an answer (completed, canceled, in review, or failed in a finished project).', ['NOTHING_TO_ANSWER']),
+        ...commonErrors,
+      },
     },
   }, async (request) => app.lifecycle.answer(request.params.id, request.body))
 
@@ -78,7 +88,11 @@ const workflow: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'The project\'s metrics: automation rate, prompts per task, context scores, speedup, failure detection',
       description: 'Computed from the stored history on every call (nothing is sampled).',
       params: Type.Object({ project: ProjectName }),
-      response: { 200: described(ProjectMetrics, 'The metrics.'), 404: ErrorRef, ...commonErrors },
+      response: {
+        200: described(ProjectMetrics, 'The metrics.'),
+        404: errorExamples('No project of that name.', { PROJECT_NOT_FOUND: 'No project is named docs-summarys. List projects with GET /projects.' }),
+        ...commonErrors,
+      },
     },
   }, async (request) => app.lifecycle.metrics(request.params.project))
 }

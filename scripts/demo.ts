@@ -5,7 +5,7 @@
  * waits for review. Worker processes long-poll, write a 100-200-word extractive summary to
  * `demo-output/` and report; the merge task is offered only once every summary is completed. The demo
  * reviews the merged file as a coordinator would (sends it back once, then accepts it), then prints
- * per-worker counts, the parallel speedup and the project's metrics. With `--cli` the workers go the
+ * per-worker counts and the project's metrics (the parallel speedup among them: one definition, the API's). With `--cli` the workers go the
  * documented chat path instead: the root `coord` executable, `next` then `report ... --next` per task,
  * each a fresh process (a process start per task, so slower).
  * Exits 1 unless every summary completed exactly once and the merge ran last and was accepted.
@@ -82,7 +82,8 @@ const workers = Array.from({ length: Number(opts.workers) }, (_, i) => {
   return new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)))
 })
 // Like real chats, the workers are already long-polling when the coordinator posts the work.
-while ((await client.status('demo')).workers.waiting < workers.length) await sleep(50)
+// All projects: the demo project has no task yet (a status of it would be 404 until the post below).
+while ((await client.status()).workers.waiting < workers.length) await sleep(50)
 
 const postedAt = Date.now()
 const summaryIds = docs.map(({ pkg }) => `summarize-${pkg.replace(/[^A-Za-z0-9._-]/g, '_')}`)
@@ -150,15 +151,12 @@ if (exitCodes.some((c) => c !== 0)) problems.push(`worker exit codes ${exitCodes
 const status = await client.status('demo')
 const metrics = await projectMetrics(url, 'demo')
 
-const sumMs = [...taskMs.values()].flat().reduce((a, b) => a + b, 0)
 console.log('worker             tasks   task time')
 for (const [id, ms] of taskMs) console.log(`${id.padEnd(18)} ${String(ms.length).padStart(5)}   ${(ms.reduce((a, b) => a + b, 0) / 1000).toFixed(2)} s`)
 console.log(`\ntasks completed    ${status.counts.completed} / ${tasks.length} (project done: ${status.done})`)
 console.log(`merge task         claimed ${((mergeStartedAt - lastSummaryAt) / 1000).toFixed(2)} s after the last of ${summaries.length} summaries completed; ` +
   `review: ${decisions.join(', then ')}`)
 console.log(`wall time          ${(wallMs / 1000).toFixed(2)} s (from posting the batch to the last report)`)
-console.log(`sum of task times  ${(sumMs / 1000).toFixed(2)} s`)
-console.log(`parallel speedup   ${(sumMs / wallMs).toFixed(2)}x (sum of task times / wall time)`)
 console.log(`summaries          ${outDir} (merged: ${MERGED_FILE})`)
 console.log('')
 for (const line of formatMetrics(metrics)) console.log(line)

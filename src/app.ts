@@ -7,7 +7,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.js'
 import { fastifyOptions } from './fastify-options.js'
 import { ErrorBody } from './schemas/common.js'
-import { eventDataSchemas } from './lifecycle/events.js'
+import { eventSchemas } from './schemas/events.js'
 import errors from './plugins/errors.js'
 import jsonBody from './plugins/json-body.js'
 import security from './plugins/security.js'
@@ -36,8 +36,8 @@ export interface BuildOptions {
 export async function buildApp (config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
   const app = Fastify(fastifyOptions(config, opts.logger ?? false)).withTypeProvider<TypeBoxTypeProvider>()
   app.addSchema(ErrorBody)
-  // One payload schema per event type, as `EventData.<type>` components of the OpenAPI document.
-  for (const schema of eventDataSchemas()) app.addSchema(schema)
+  // Per event type, its payload (`EventData.<type>`) and its event (`Event.<type>`): components of the OpenAPI document.
+  for (const schema of eventSchemas()) app.addSchema(schema)
   await app.register(errors)
   await app.register(jsonBody)
   await app.register(security, { allowedHosts: config.COORD_ALLOWED_HOSTS.split(',') })

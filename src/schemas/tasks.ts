@@ -1,6 +1,6 @@
 /** Task, lease and report schemas: what the coordinator posts and what workers receive and send. */
 import { Type, type Static } from 'typebox'
-import { described, LeaseId, NewTaskId, PageQuery, ProjectName, TaskId, TaskState, Timestamp, WorkerId } from './common.js'
+import { described, ID_PATTERN, LeaseId, NewTaskId, PageQuery, ProjectFilter, ProjectName, TaskId, TaskState, Timestamp, WorkerId } from './common.js'
 import { Event } from './events.js'
 import { Check, CheckResult } from './checks.js'
 
@@ -66,27 +66,27 @@ export const CreateTasksBody = Type.Object({
 }, {
   additionalProperties: false,
   examples: [{
-    project: 'docs-summaries',
+    project: 'swagger-try',
     tasks: [{
-      id: 'task-001',
+      id: 'try-summary',
       type: 'summarize',
       description: 'Summarize README.md in 150 words.',
       context: { file: 'README.md' },
       acceptance: ['100-200 words', 'only sentences from the file'],
       files: { read: ['README.md'], write: ['out/README.summary.md'] },
     }, {
-      id: 'task-002',
+      id: 'try-merge',
       description: 'Merge the summaries into out/all.md.',
-      dependsOn: ['task-001'],
+      dependsOn: ['try-summary'],
       files: { write: ['out/all.md'] },
     }],
     close: false,
   }, {
-    project: 'docs-checked',
+    project: 'swagger-checked',
     workspace: '/home/me/docs',
     review: true,
     tasks: [{
-      id: 'summary',
+      id: 'try-checked-summary',
       description: 'Summarize README.md into out/summary.md (150-250 words, a "Sources" heading).',
       files: { read: ['README.md'], write: ['out/summary.md'] },
       checks: [
@@ -185,7 +185,7 @@ export type Attention = Static<typeof Attention>
 /** Why a submitted task is not offered now. */
 export const Hold = Type.Object({
   kind: Type.Union([Type.Literal('dependencies'), Type.Literal('files'), Type.Literal('backoff'), Type.Literal('reserved')]),
-  message: Type.String({ examples: ['waiting for task-001 (working)'] }),
+  message: Type.String({ examples: ['waiting for try-summary (working)'] }),
   tasks: Type.Optional(Type.Array(TaskId, { description: 'The dependencies still open, or the working tasks whose writes overlap.' })),
   until: Type.Optional(Timestamp),
 }, {
@@ -383,7 +383,7 @@ const Wait = Type.Integer({
 
 /** Which tasks a polling worker takes. */
 const PollFilter = {
-  project: Type.Optional(ProjectName),
+  project: Type.Optional(ProjectFilter),
   type: Type.Optional(Type.String({ maxLength: 64, description: 'Only take tasks of this type.' })),
 }
 
@@ -401,9 +401,12 @@ export type ReportQuery = Static<typeof ReportQuery>
 
 /** `GET /tasks` query: filters and a page (`after` is the previous page's `nextAfter`). */
 export const ListTasksQuery = Type.Object({
-  project: Type.Optional(ProjectName),
+  project: Type.Optional(ProjectFilter),
   state: Type.Optional(TaskState),
-  worker: Type.Optional(described(WorkerId, 'Tasks whose latest lease went to this worker: the one it holds now and those it finished or failed last.')),
+  // No example (WorkerId's would prefill the filter in Swagger UI and hide every other worker's tasks).
+  worker: Type.Optional(Type.String({
+    pattern: ID_PATTERN, description: 'Tasks whose latest lease went to this worker: the one it holds now and those it finished or failed last.',
+  })),
   type: Type.Optional(Type.String({ maxLength: 64 })),
   ...PageQuery,
 }, { additionalProperties: false })

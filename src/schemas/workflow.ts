@@ -1,6 +1,6 @@
 /** Review, answers and the escalation queue: where the coordinator and the engineer act on tasks. */
 import { Type, type Static } from 'typebox'
-import { described, ProjectName, TaskId, TaskState, Timestamp, WorkerId } from './common.js'
+import { described, ProjectFilter, ProjectName, TaskId, TaskState, Timestamp, WorkerId } from './common.js'
 import { TaskInput } from './tasks.js'
 
 const By = Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Who decides or answers (a name, for the record).', examples: ['engineer'] }))
@@ -100,5 +100,5 @@ export const EscalationList = Type.Object({
 export type EscalationList = Static<typeof EscalationList>
 
 /** `GET /escalations` query. */
-export const EscalationsQuery = Type.Object({ project: Type.Optional(ProjectName) }, { additionalProperties: false })
+export const EscalationsQuery = Type.Object({ project: Type.Optional(ProjectFilter) }, { additionalProperties: false })
 export type EscalationsQuery = Static<typeof EscalationsQuery>
