@@ -1,7 +1,7 @@
 /** The coordinator's questions to the engineer, not tied to a worker's task: ask, read, answer. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { commonErrors, described, ErrorRef } from '../src/schemas/common.js'
+import { commonErrors, described, errorExamples } from '../src/schemas/common.js'
 import { AnswerBody, Question, QuestionBody, QuestionId } from '../src/schemas/workflow.js'
 
 const QuestionParams = Type.Object({ id: QuestionId })
@@ -16,7 +16,7 @@ const questions: FastifyPluginAsyncTypebox = async (app) => {
         'answers it with `POST /questions/{id}/answer`; the answer is a `question.answered` event, which wakes `coord wait`. Optionally ' +
         'names a task it is about (the task is not held or changed).',
       body: QuestionBody,
-      response: { 201: described(Question, 'The question, open.'), 404: ErrorRef, ...commonErrors },
+      response: { 201: described(Question, 'The question, open.'), 404: errorExamples('The `taskId` names no task.', ['TASK_NOT_FOUND']), ...commonErrors },
     },
   }, async (request, reply) => reply.code(201).send(await app.lifecycle.ask(request.body)))
 
@@ -26,7 +26,7 @@ const questions: FastifyPluginAsyncTypebox = async (app) => {
       operationId: 'getQuestion',
       summary: 'A question and, once given, its answer',
       params: QuestionParams,
-      response: { 200: described(Question, 'The question.'), 404: ErrorRef, ...commonErrors },
+      response: { 200: described(Question, 'The question.'), 404: errorExamples('No question has this id.', ['QUESTION_NOT_FOUND']), ...commonErrors },
     },
   }, async (request) => app.lifecycle.question(request.params.id))
 
@@ -38,7 +38,12 @@ const questions: FastifyPluginAsyncTypebox = async (app) => {
       description: 'Answers an open question once (it leaves the escalation queue); a second answer is refused 409 ALREADY_ANSWERED.',
       params: QuestionParams,
       body: AnswerBody,
-      response: { 200: described(Question, 'The question with its answer.'), 404: ErrorRef, 409: ErrorRef, ...commonErrors },
+      response: {
+        200: described(Question, 'The question with its answer.'),
+        404: errorExamples('No question has this id.', ['QUESTION_NOT_FOUND']),
+        409: errorExamples('It was answered already (its answer stands).', ['ALREADY_ANSWERED']),
+        ...commonErrors,
+      },
     },
   }, async (request) => app.lifecycle.answerQuestion(request.params.id, request.body))
 }

@@ -63,7 +63,12 @@ const workflow: FastifyPluginAsyncTypebox = async (app) => {
         're-posting that answers `existing`.',
       params: TaskParams,
       body: AmendBody,
-      response: { 200: described(Task, 'The task as amended.'), 404: ErrorRef, 409: ErrorRef, ...commonErrors },
+      response: {
+        200: described(Task, 'The task as amended.'),
+        404: errorExamples('No task has this id.', ['TASK_NOT_FOUND']),
+        409: errorExamples('A worker holds the task (amend after its report), or it has ended.', ['TASK_BEING_WORKED', 'TASK_FINISHED']),
+        ...commonErrors,
+      },
     },
   }, async (request) => app.lifecycle.amend(request.params.id, request.body))
 
