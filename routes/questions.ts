@@ -25,6 +25,8 @@ const questions: FastifyPluginAsyncTypebox = async (app) => {
       tags: ['coordinator'],
       operationId: 'getQuestion',
       summary: 'A question and, once given, its answer',
+      description: 'A question the coordinator asked with `POST /questions`: `answer` is null while it is open (listed in ' +
+        '`GET /escalations`) and the engineer\'s answer once given.',
       params: QuestionParams,
       response: { 200: described(Question, 'The question.'), 404: errorExamples('No question has this id.', ['QUESTION_NOT_FOUND']), ...commonErrors },
     },
