@@ -5,7 +5,10 @@ import { commonErrors, described } from '../src/schemas/common.js'
 import { EventPage, EventsQuery } from '../src/schemas/events.js'
 
 const events: FastifyPluginAsyncTypebox = async (app) => {
+  // Fastify's automatic HEAD route would run the GET handler and park a long poll for a bodiless answer: 405.
+  app.head('/events', { schema: { hide: true } }, async (_request, reply) => reply.code(405).header('allow', 'GET').send())
   app.get('/events', {
+    exposeHeadRoute: false,
     schema: {
       tags: ['observe'],
       operationId: 'listEvents',

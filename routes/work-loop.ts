@@ -31,7 +31,11 @@ function sendOutcome (reply: FastifyReply, outcome: NextOutcome): FastifyReply {
 }
 
 const workLoop: FastifyPluginAsyncTypebox = async (app) => {
+  // Fastify's automatic HEAD route runs the GET handler, so `curl -I` would claim a task: HEAD gets
+  // 405 instead (without this route it would fall to HEAD /tasks/:id and a confusing 400).
+  app.head('/tasks/next', { schema: { hide: true } }, async (_request, reply) => reply.code(405).header('allow', 'GET').send())
   app.get('/tasks/next', {
+    exposeHeadRoute: false,
     schema: {
       tags: ['worker'],
       operationId: 'nextTask',

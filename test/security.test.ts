@@ -38,3 +38,16 @@ t.test('the Host header must be a loopback name unless allowed', async (t) => {
   const allowed = await build(t, { COORD_ALLOWED_HOSTS: 'coord.lan, other' })
   t.equal((await allowed.inject({ url: '/health', headers: { host: 'coord.lan:3100' } })).statusCode, 200)
 })
+
+t.test('HEAD changes nothing: it cannot claim a task or park a long poll', async (t) => {
+  const app = await build(t)
+  await postTasks(app, ['h'])
+  const head = await app.inject({ method: 'HEAD', url: '/tasks/next?worker=curl-i&wait=0' })
+  t.equal(head.statusCode, 405, 'HEAD is not allowed on the claiming long poll')
+  t.equal(head.headers.allow, 'GET')
+  const task = (await app.inject('/tasks/h')).json().task
+  t.equal(task.state, 'submitted', 'the task is still queued')
+  t.equal(task.attempts, 0, 'no attempt was burnt')
+  t.equal((await app.inject({ method: 'HEAD', url: '/events?wait=5' })).statusCode, 405, 'nor park on the event feed')
+  t.equal((await app.inject({ method: 'HEAD', url: '/health' })).statusCode, 200, 'read-only routes keep HEAD')
+})
