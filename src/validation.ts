@@ -8,7 +8,8 @@
  * Every number that passes is finite: Ajv coerces the text `Infinity` or `1e400` to a non-finite
  * number and then skips `minimum`/`maximum` for it (they only apply to finite numbers), so each
  * validator of a text part is followed by a walk that refuses any non-finite number (bodies cannot hold
- * one: the JSON parser refuses `1e400` first).
+ * one: the JSON parser refuses `1e400` first). The walk also refuses a number whose text is not plain
+ * decimal: Ajv coerces with `+text`, which reads `0x10` as 16, `1e2` as 100 and `0b1` as 1.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import addFormatsModule from 'ajv-formats'
@@ -58,9 +59,45 @@ type Validator = ((data: unknown, ctx?: { parentData?: Record<string, unknown>, 
   schemaEnv?: unknown
 }
 
-/** `validate`, then refuse non-finite numbers (an Ajv-shaped error, so messages read the same). */
+/** The text of a number in a query string or path: plain decimal digits, optionally signed, optionally a fraction. */
+const PLAIN_DECIMAL = /^-?\d+(\.\d+)?$/
+
+/** The top-level string values of a text part (a query string's values are strings or arrays of strings). */
+function textValues (data: unknown): Map<string, unknown> {
+  const texts = new Map<string, unknown>()
+  if (data !== null && typeof data === 'object' && !Array.isArray(data)) {
+    for (const [k, v] of Object.entries(data)) texts.set(k, Array.isArray(v) ? [...v] : v)
+  }
+  return texts
+}
+
+/**
+ * The JSON Pointer of the first value Ajv coerced to a number from text that is not plain decimal
+ * (Ajv takes anything `+text` reads: `0x10` is 16, `1e2` is 100, `0b1` is 1), or null.
+ */
+function nonDecimalPath (before: Map<string, unknown>, after: unknown): string | null {
+  if (after === null || typeof after !== 'object') return null
+  for (const [k, text] of before) {
+    const value = (after as Record<string, unknown>)[k]
+    const texts = Array.isArray(text) ? text : [text]
+    const values = Array.isArray(value) ? value : [value]
+    for (let i = 0; i < values.length; i++) {
+      const t = texts[i]
+      if (typeof values[i] === 'number' && typeof t === 'string' && !PLAIN_DECIMAL.test(t)) {
+        return `/${k.replaceAll('~', '~0').replaceAll('/', '~1')}${Array.isArray(value) ? `/${i}` : ''}`
+      }
+    }
+  }
+  return null
+}
+
+/**
+ * `validate`, then refuse non-finite numbers and numbers not written in plain decimal (an Ajv-shaped
+ * error, so messages read the same).
+ */
 function finiteOnly (validate: ValidateFunction): Validator {
   const check: Validator = (data, ctx) => {
+    const before = textValues(data)
     if (!validate(data, ctx as never)) {
       check.errors = validate.errors ?? null
       return false
@@ -68,12 +105,18 @@ function finiteOnly (validate: ValidateFunction): Validator {
     // Coercion may have replaced the root value on its parent (fastify passes parentData).
     const value = ctx?.parentData !== undefined && ctx.parentDataProperty !== undefined ? ctx.parentData[ctx.parentDataProperty] : data
     const path = nonFinitePath(value)
-    if (path === null) {
-      check.errors = null
-      return true
+    if (path !== null) {
+      check.errors = [{ instancePath: path, schemaPath: '#/finite', keyword: 'finite', params: {}, message: 'must be a finite number' }]
+      return false
     }
-    check.errors = [{ instancePath: path, schemaPath: '#/finite', keyword: 'finite', params: {}, message: 'must be a finite number' }]
-    return false
+    const textPath = nonDecimalPath(before, value)
+    if (textPath !== null) {
+      const message = 'must be a number in plain decimal digits (like 60)'
+      check.errors = [{ instancePath: textPath, schemaPath: '#/decimal', keyword: 'decimal', params: {}, message }]
+      return false
+    }
+    check.errors = null
+    return true
   }
   // fastify passes { parentData, parentDataProperty } only to validators that carry Ajv's schemaEnv.
   check.schemaEnv = validate.schemaEnv

@@ -76,6 +76,13 @@ const cases: Case[] = [
   { method: 'GET', url: '/tasks/next?worker=w&wait=Infinity', status: 400, code: 'VALIDATION_FAILED', says: /wait must be a finite number/ },
   { method: 'GET', url: '/tasks/next?worker=w&wait=1e400', status: 400, code: 'VALIDATION_FAILED' },
   { method: 'GET', url: '/tasks/next?worker=w&wait=NaN', status: 400, code: 'VALIDATION_FAILED' },
+  // numbers in query strings are plain decimal: Ajv alone would read 0x10 as 16 and 1e1 as 10
+  { method: 'GET', url: '/tasks/next?worker=w&wait=0x10', status: 400, code: 'VALIDATION_FAILED', says: /wait must be a number in plain decimal/ },
+  { method: 'GET', url: '/tasks/next?worker=w&wait=1e1', status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'GET', url: '/tasks/next?worker=w&wait=0b1', status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'GET', url: '/tasks/next?worker=w&wait=%201', status: 400, code: 'VALIDATION_FAILED' },
+  { method: 'GET', url: '/tasks?limit=0x10', status: 400, code: 'VALIDATION_FAILED', says: /limit must be a number in plain decimal/ },
+  { method: 'GET', url: '/events?after=0o7', status: 400, code: 'VALIDATION_FAILED' },
   { method: 'GET', url: '/tasks/next?worker=w&project=p&colour=red', status: 400, code: 'VALIDATION_FAILED' },
   // heartbeat, report
   { method: 'POST', url: '/tasks/t1/heartbeat', payload: { worker: 'w' }, status: 400, code: 'VALIDATION_FAILED', says: /leaseId/ },
