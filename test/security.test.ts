@@ -18,6 +18,10 @@ t.test('a request from a web page on another origin is refused and changes nothi
   t.equal(sameSite.statusCode, 403, 'another port on localhost is another origin')
   const nullOrigin = await app.inject({ url: '/status', headers: { origin: 'null' } })
   t.equal(nullOrigin.statusCode, 403)
+  const https = await app.inject({ url: '/tasks/next?worker=tab&wait=0', headers: { host: '127.0.0.1:3100', origin: 'https://127.0.0.1:3100' } })
+  t.equal(https.statusCode, 403, 'another scheme on the same host and port is another origin')
+  t.equal(https.json().code, 'CROSS_ORIGIN_REFUSED')
+  t.equal((await app.inject('/tasks/b')).json().task.state, 'submitted')
 })
 
 t.test('same-origin requests (Swagger UI) and plain clients are allowed', async (t) => {

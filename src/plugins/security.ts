@@ -38,8 +38,13 @@ async function security (app: FastifyInstance, opts: SecurityOptions): Promise<v
     }
     const origin = request.headers.origin
     if (origin !== undefined && host !== undefined) {
+      // Same origin is same scheme, host and port: this server speaks plain http, so an https page
+      // on the same host:port is another origin.
       let originHost: string | null = null
-      try { originHost = new URL(origin).host.toLowerCase() } catch { originHost = null }
+      try {
+        const url = new URL(origin)
+        originHost = url.protocol === 'http:' ? url.host.toLowerCase() : null
+      } catch { originHost = null }
       if (originHost !== host.toLowerCase()) {
         throw new CoordError('CROSS_ORIGIN_REFUSED', `Origin ${origin} is not this server: requests from other web pages are refused. ` +
           'Use curl, the coord CLI or the Swagger UI at /docs.')
