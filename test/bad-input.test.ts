@@ -14,6 +14,8 @@ const longId = 'x'.repeat(129)
 const ID_IN_WORDS = /body\/tasks\/0\/id must match pattern .* \(Task id: letters, digits and \. _ : @ -, starting with a letter or digit, at most 128 characters/
 const task = { id: 'ok-1', description: 'fine' }
 const json = { 'content-type': 'application/json' }
+const okBatch = JSON.stringify({ tasks: [task] })
+const latin1 = { 'content-type': 'application/json;charset="latin1"' }
 /** `{"a":{"a":...{}}}`: `depth` nested objects. */
 const nested = (depth: number): string => '{"a":'.repeat(depth - 1) + '{}' + '}'.repeat(depth - 1)
 
@@ -22,6 +24,9 @@ const cases: Case[] = [
   { method: 'POST', url: '/tasks', status: 400, code: 'VALIDATION_FAILED', says: /body must be object/ },
   { method: 'POST', url: '/tasks', payload: '{"tasks": [', headers: { 'content-type': 'application/json' }, status: 400, code: 'INVALID_JSON' },
   { method: 'POST', url: '/tasks', payload: 'tasks=1', headers: { 'content-type': 'text/plain' }, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+  // JSON is read as UTF-8: another charset would be misread, so it is refused
+  { method: 'POST', url: '/tasks', payload: okBatch, headers: { 'content-type': 'application/json; charset=utf-16' }, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', says: /utf-16/ },
+  { method: 'POST', url: '/tasks', payload: okBatch, headers: latin1, status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
   { method: 'POST', url: '/tasks', payload: { tasks: [] }, status: 400, code: 'VALIDATION_FAILED', says: /tasks must NOT have fewer than 1 items/ },
   { method: 'POST', url: '/tasks', payload: { project: 'p' }, status: 400, code: 'VALIDATION_FAILED', says: /required property 'tasks'/ },
   { method: 'POST', url: '/tasks', payload: { tasks: [{ id: 'a' }] }, status: 400, code: 'VALIDATION_FAILED', says: /description/ },
@@ -173,6 +178,9 @@ t.test('JSON nested up to 64 levels is accepted; query strings are still coerced
   const ok = await app.inject({ method: 'POST', url: '/tasks', headers: json, payload: `{"tasks":[{"id":"deep","description":"x","context":${nested(61)}}]}` })
   t.equal(ok.statusCode, 201, 'depth 64 in all: body, tasks array, task, 61 levels of context')
   t.equal((await app.inject('/tasks?limit=1&after=0')).statusCode, 200)
+  const utf8Batch = JSON.stringify({ tasks: [{ id: 'u8', description: 'é' }] })
+  const utf8 = await app.inject({ method: 'POST', url: '/tasks', headers: { 'content-type': 'application/json; charset=UTF-8' }, payload: utf8Batch })
+  t.equal(utf8.statusCode, 201, 'charset=utf-8 is accepted')
   t.equal((await app.inject(`/tasks?after=${Number.MAX_SAFE_INTEGER}`)).json().tasks.length, 0)
 })
 
