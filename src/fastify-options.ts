@@ -24,7 +24,9 @@ function timeouts (config: Config): Pick<FastifyHttpOptions<Server>, 'connection
     requestTimeout,
     // Node checks the two timeouts every connectionsCheckingInterval (default 30 s): check often
     // enough that a 1 s timeout is kept to within a quarter of it.
-    http: { headersTimeout, requestTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout / 4) },
+    // requireHostHeader: node answers a request without Host with an empty 400; the security plugin
+    // refuses it (and two Host headers) with our JSON 400 instead.
+    http: { headersTimeout, requestTimeout, connectionsCheckingInterval: Math.min(1000, headersTimeout / 4), requireHostHeader: false },
   }
 }
 

@@ -50,6 +50,8 @@ t.test('malformed requests and bad URLs get JSON errors that do not echo the URL
     ['path parameter over maxParamLength', `GET /tasks/SECRET${'a'.repeat(300)} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`,
       400, 'VALIDATION_FAILED'],
     ['URL over 16 KB', `GET /tasks?project=SECRET${'a'.repeat(17_000)} HTTP/1.1\r\nHost: localhost\r\n\r\n`, 414, 'URL_TOO_LONG'],
+    ['two Host headers', 'GET /health?SECRET HTTP/1.1\r\nHost: localhost\r\nHost: evil.example\r\nConnection: close\r\n\r\n', 400, 'BAD_REQUEST'],
+    ['no Host header', 'GET /health?SECRET HTTP/1.1\r\nConnection: close\r\n\r\n', 400, 'BAD_REQUEST'],
     ['headers over 16 KB', `GET /health HTTP/1.1\r\nHost: localhost\r\nX-Big: SECRET${'a'.repeat(17_000)}\r\n\r\n`, 431, 'HEADERS_TOO_LARGE'],
   ]
   for (const [label, text, status, code] of cases) {

@@ -1,7 +1,9 @@
 /**
  * Refuse requests a browsing engineer's other tabs could send: a web page on another origin (Origin not
  * this server, or `Sec-Fetch-Site` other than same-origin/none, per the Fetch Metadata spec) and DNS
- * rebinding (a Host header that is not a loopback name or an allowed host).
+ * rebinding (a Host header that is not a loopback name or an allowed host). A request must carry exactly
+ * one Host header (400 otherwise, as JSON: node's own check for a missing Host is turned off in
+ * `fastifyOptions` because it answers with an empty body).
  */
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
@@ -16,6 +18,13 @@ function hostName (host: string): string {
   return h.replace(/:\d+$/, '')
 }
 
+/** How many Host headers node received (`rawHeaders` is name, value, name, value …). */
+function hostCount (rawHeaders: string[]): number {
+  let n = 0
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]?.toLowerCase() === 'host') n++
+  return n
+}
+
 /** Options: extra host names to accept, e.g. from COORD_ALLOWED_HOSTS. */
 export interface SecurityOptions {
   allowedHosts: string[]
@@ -24,6 +33,14 @@ export interface SecurityOptions {
 async function security (app: FastifyInstance, opts: SecurityOptions): Promise<void> {
   const allowed = new Set([...LOOPBACK_HOSTS, ...opts.allowedHosts.map((h) => h.trim().toLowerCase()).filter(Boolean)])
   app.addHook('onRequest', async (request) => {
+    // Exactly one Host: node keeps the first of two, which a proxy in front may read differently; and
+    // without one the rebinding and origin checks below would have nothing to compare.
+    const hosts = hostCount(request.raw.rawHeaders)
+    if (hosts !== 1) {
+      throw new CoordError('BAD_REQUEST', hosts === 0
+        ? 'The request has no Host header. Send Host: localhost:<port> (curl and browsers do).'
+        : 'The request has more than one Host header. Send exactly one.')
+    }
     const host = request.headers.host
     if (host !== undefined) {
       const name = hostName(host)
