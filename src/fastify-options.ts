@@ -3,7 +3,7 @@
  * the same way (the fastify/demo pitfall of a test helper building a bare `Fastify()`).
  */
 import { randomUUID } from 'node:crypto'
-import type { Server } from 'node:http'
+import type { IncomingMessage, Server } from 'node:http'
 import type { FastifyHttpOptions } from 'fastify'
 import type { Config } from './config.js'
 import { clientErrorHandler, frameworkErrors } from './early-errors.js'
@@ -30,6 +30,15 @@ function timeouts (config: Config): Pick<FastifyHttpOptions<Server>, 'connection
   }
 }
 
+/** What a caller-given x-request-id may be: 1 to 128 letters, digits and `._:-`. */
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** The request id: the caller's x-request-id when it is safe (`SAFE_REQUEST_ID`), else a random UUID. */
+function requestId (req: IncomingMessage): string {
+  const given = req.headers['x-request-id']
+  return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID()
+}
+
 /**
  * @param logger a pino logger options object, or false for none (tests)
  */
@@ -40,8 +49,10 @@ export function fastifyOptions (config: Config, logger: FastifyHttpOptions<Serve
     ...timeouts(config),
     // Ids may be 128 characters; longer path parameters get our 400, not fastify's 414.
     routerOptions: { maxParamLength: 256 },
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // A caller's x-request-id is kept only if it is a short, plain id; anything else (5,000 characters,
+    // spaces, two headers joined by a comma) would be echoed and logged as is, so it gets a fresh UUID.
+    requestIdHeader: false,
+    genReqId: requestId,
     // Parked long polls are answered in preClose; new requests while closing get our 503
     // SERVER_CLOSING from the errors plugin (fastify's own 503 body is not `{ code, message }`).
     return503OnClosing: false,

@@ -167,10 +167,14 @@ t.test('bad inputs across every route: 4xx JSON error, no state change', async (
   t.equal(await snapshot(), before, 'no bad request changed any state')
 })
 
-t.test('every answer carries its request id; a caller-given x-request-id is kept', async (t) => {
+t.test('every answer carries its request id; a short, plain caller-given x-request-id is kept', async (t) => {
   const app = await build(t)
   t.match((await app.inject('/nowhere')).headers['x-request-id'], /^[0-9a-f-]{36}$/)
   t.equal((await app.inject({ url: '/health', headers: { 'x-request-id': 'chat-7-call-3' } })).headers['x-request-id'], 'chat-7-call-3')
+  for (const given of ['x'.repeat(5000), 'two words', 'a,b', '']) {
+    const id = (await app.inject({ url: '/health', headers: { 'x-request-id': given } })).headers['x-request-id']
+    t.match(id, /^[0-9a-f-]{36}$/, `an unsafe x-request-id (${given.slice(0, 12)}…) is replaced, not echoed`)
+  }
 })
 
 t.test('JSON nested up to 64 levels is accepted; query strings are still coerced from text', async (t) => {
