@@ -99,6 +99,90 @@ export function scanJson (text: string): void {
 }
 
 /**
+ * The index of the first character of `text` where JSON syntax (RFC 8259) breaks, or `text.length`
+ * when the text ends too early; -1 when it is valid. Only called after `JSON.parse` failed without
+ * giving a position. Recursive, which is safe: `scanJson` already capped nesting at `MAX_JSON_DEPTH`.
+ */
+export function syntaxErrorAt (text: string): number {
+  let i = 0
+  const ws = (): void => { while (i < text.length && ' \t\n\r'.includes(text.charAt(i))) i++ }
+  const fail = (): never => { throw i }
+  const literal = (word: string): void => { if (text.startsWith(word, i)) i += word.length; else fail() }
+  const digits = (): void => { const start = i; while (/[0-9]/.test(text.charAt(i))) i++; if (i === start) fail() }
+  const string = (): void => {
+    i++ // the opening quote
+    for (;;) {
+      const c = text.charCodeAt(i)
+      if (Number.isNaN(c) || c < 0x20) fail()
+      if (c === QUOTE) { i++; return }
+      if (c === BACKSLASH) {
+        i++
+        if (text.charAt(i) === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail()
+          i += 5
+        } else if ('"\\/bfnrt'.includes(text.charAt(i)) && i < text.length) i++
+        else fail()
+      } else i++
+    }
+  }
+  const value = (): void => {
+    ws()
+    const c = text.charAt(i)
+    if (c === '{' || c === '[') {
+      const close = c === '{' ? '}' : ']'
+      i++
+      ws()
+      if (text.charAt(i) === close) { i++; return }
+      for (;;) {
+        if (close === '}') {
+          ws()
+          if (text.charAt(i) !== '"') fail()
+          string()
+          ws()
+          if (text.charAt(i) !== ':') fail()
+          i++
+        }
+        value()
+        ws()
+        if (text.charAt(i) === ',') { i++; continue }
+        if (text.charAt(i) === close) { i++; return }
+        fail()
+      }
+    }
+    if (c === '"') return string()
+    if (c === 't') return literal('true')
+    if (c === 'f') return literal('false')
+    if (c === 'n') return literal('null')
+    if (c === '-') i++
+    if (text.charAt(i) === '0') i++; else digits()
+    if (text.charAt(i) === '.') { i++; digits() }
+    if (text.charAt(i) === 'e' || text.charAt(i) === 'E') {
+      i++
+      if (text.charAt(i) === '+' || text.charAt(i) === '-') i++
+      digits()
+    }
+  }
+  try {
+    value()
+    ws()
+    return i < text.length ? i : -1
+  } catch (at) {
+    return Math.min(at as number, text.length)
+  }
+}
+
+/**
+ * What `JSON.parse`'s message says is wrong, without the excerpt of the body V8 quotes back
+ * (`Unexpected token 'S', "SECRET" is not valid JSON`) and without its position (given apart).
+ */
+function syntaxReason (message: string): string {
+  if (message.startsWith('Unexpected end')) return 'it ends too early'
+  if (message.startsWith('Unexpected token')) return 'unexpected character'
+  return message.replace(/ (in|after) JSON at position \d+.*$/s, (_m, where: string) => (where === 'after' ? ' after the JSON value' : ''))
+    .replace(/'.'/g, 'character').slice(0, 80)
+}
+
+/**
  * Parse a JSON request body after `scanJson`.
  * @throws CoordError INVALID_JSON (empty, malformed, prototype keys, see `scanJson`) or NESTING_TOO_DEEP
  */
@@ -108,6 +192,12 @@ export function parseJsonBody (text: string): unknown {
   try {
     return sjson.parse(text, { protoAction: 'error', constructorAction: 'error' })
   } catch (err) {
-    throw new CoordError('INVALID_JSON', `The body is not valid JSON: ${(err as Error).message}`)
+    // secure-json-parse's own errors (prototype keys) quote nothing; V8's syntax errors quote the body.
+    if (!(err instanceof SyntaxError)) throw new CoordError('INVALID_JSON', `The body is not valid JSON: ${(err as Error).message}`)
+    const given = /at position (\d+)/.exec(err.message)?.[1]
+    const position = given !== undefined ? Number(given) : syntaxErrorAt(text)
+    const at = position >= 0 ? ` at character ${position}` : ''
+    throw new CoordError('INVALID_JSON', `The body is not valid JSON: ${syntaxReason(err.message)}${at}. Fix the JSON and send it again.`,
+      position >= 0 ? { position } : undefined)
   }
 }

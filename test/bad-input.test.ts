@@ -204,3 +204,18 @@ t.test('an internal failure is a 500 JSON error that leaks nothing', async (t) =
   t.equal(res.json().code, 'INTERNAL')
   t.notMatch(res.body, /disk on fire|secret|store\.ts/)
 })
+
+t.test('a JSON syntax error says where, never quotes the body back', async (t) => {
+  const app = await build(t)
+  const bodies: Array<[string, number]> = [
+    ['SECRET', 0], ['{"a":SECRET}', 5], ['[1,SECRET]', 3], ['{"SECRET":1}x', 12], ['{"SECRET', 8], ['{SECRET:1}', 1], ['[1,]', 3], ['{"a":"SECRET', 12],
+  ]
+  for (const [body, position] of bodies) {
+    const res = await app.inject({ method: 'POST', url: '/tasks', headers: json, payload: body })
+    t.equal(res.statusCode, 400, body)
+    t.equal(res.json().code, 'INVALID_JSON', body)
+    t.notMatch(res.body, /SECRET/, `${body}: the body is not quoted back`)
+    t.match(res.json().message, `at character ${position}`, `${body}: says where`)
+    t.same(res.json().details, { position }, body)
+  }
+})
