@@ -22,6 +22,12 @@ t.test('a request from a web page on another origin is refused and changes nothi
   t.equal(https.statusCode, 403, 'another scheme on the same host and port is another origin')
   t.equal(https.json().code, 'CROSS_ORIGIN_REFUSED')
   t.equal((await app.inject('/tasks/b')).json().task.state, 'submitted')
+  // An <img> GET from a browser without Fetch Metadata: no Origin, no Sec-Fetch-Site, only a Referer.
+  const img = await app.inject({ url: '/tasks/next?worker=tab&wait=0', headers: { host: '127.0.0.1:3100', referer: 'http://evil.example/page?SECRET' } })
+  t.equal(img.statusCode, 403, 'a GET from another site, known by its Referer, cannot claim a task')
+  t.equal(img.json().code, 'CROSS_ORIGIN_REFUSED')
+  t.notMatch(img.body, /SECRET/, 'the Referer is not echoed')
+  t.equal((await app.inject('/tasks/b')).json().task.state, 'submitted')
 })
 
 t.test('same-origin requests (Swagger UI) and plain clients are allowed', async (t) => {
@@ -29,6 +35,8 @@ t.test('same-origin requests (Swagger UI) and plain clients are allowed', async 
   const res = await app.inject({ method: 'POST', url: '/tasks', headers: { host: '127.0.0.1:3100', origin: 'http://127.0.0.1:3100', 'sec-fetch-site': 'same-origin' }, payload: batch })
   t.equal(res.statusCode, 201)
   t.equal((await app.inject({ url: '/status', headers: { 'sec-fetch-site': 'none' } })).statusCode, 200)
+  const fromDocs = await app.inject({ url: '/status', headers: { host: '127.0.0.1:3100', referer: 'http://127.0.0.1:3100/docs/static/index.html' } })
+  t.equal(fromDocs.statusCode, 200, 'a Referer from this server (Swagger UI) is fine')
 })
 
 t.test('the Host header must be a loopback name unless allowed', async (t) => {

@@ -1,6 +1,6 @@
 /**
- * Refuse requests a browsing engineer's other tabs could send: a web page on another origin (Origin not
- * this server, or `Sec-Fetch-Site` other than same-origin/none, per the Fetch Metadata spec) and DNS
+ * Refuse requests a browsing engineer's other tabs could send: a web page on another origin (Origin or
+ * Referer not this server, or `Sec-Fetch-Site` other than same-origin/none, per the Fetch Metadata spec) and DNS
  * rebinding (a Host header that is not a loopback name or an allowed host). A request must carry exactly
  * one Host header (400 otherwise, as JSON: node's own check for a missing Host is turned off in
  * `fastifyOptions` because it answers with an empty body).
@@ -23,6 +23,19 @@ function hostCount (rawHeaders: string[]): number {
   let n = 0
   for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]?.toLowerCase() === 'host') n++
   return n
+}
+
+/**
+ * Whether the URL `value` (an Origin or Referer) is this server: same scheme, host and port. This
+ * server speaks plain http, so an https page on the same host:port is another origin. Unparsable: no.
+ */
+function isThisServer (value: string, host: string): boolean {
+  try {
+    const url = new URL(value)
+    return url.protocol === 'http:' && url.host.toLowerCase() === host.toLowerCase()
+  } catch {
+    return false
+  }
 }
 
 /** Options: extra host names to accept, e.g. from COORD_ALLOWED_HOSTS. */
@@ -54,18 +67,18 @@ async function security (app: FastifyInstance, opts: SecurityOptions): Promise<v
         'Use curl, the coord CLI or the Swagger UI at /docs.')
     }
     const origin = request.headers.origin
-    if (origin !== undefined && host !== undefined) {
-      // Same origin is same scheme, host and port: this server speaks plain http, so an https page
-      // on the same host:port is another origin.
-      let originHost: string | null = null
-      try {
-        const url = new URL(origin)
-        originHost = url.protocol === 'http:' ? url.host.toLowerCase() : null
-      } catch { originHost = null }
-      if (originHost !== host.toLowerCase()) {
-        throw new CoordError('CROSS_ORIGIN_REFUSED', `Origin ${origin} is not this server: requests from other web pages are refused. ` +
-          'Use curl, the coord CLI or the Swagger UI at /docs.')
-      }
+    if (origin !== undefined && host !== undefined && !isThisServer(origin, host)) {
+      throw new CoordError('CROSS_ORIGIN_REFUSED', `Origin ${origin.slice(0, 100)} is not this server: requests from other web pages are refused. ` +
+        'Use curl, the coord CLI or the Swagger UI at /docs.')
+    }
+    // A browser without Fetch Metadata (before 2020-23) sends neither Sec-Fetch-Site nor Origin with an
+    // <img> or <a> GET, but does send the page it came from as Referer: one from another site is
+    // refused too, so such a GET cannot claim a task. (A page that also suppresses Referer on such a
+    // browser is the remaining gap; see README, Safety.) The Referer is not echoed: its path may be private.
+    const referer = request.headers.referer
+    if (referer !== undefined && host !== undefined && !isThisServer(referer, host)) {
+      throw new CoordError('CROSS_ORIGIN_REFUSED', 'Referer is another site: requests from other web pages are refused. ' +
+        'Use curl, the coord CLI or the Swagger UI at /docs.')
     }
   })
 }
