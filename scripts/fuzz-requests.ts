@@ -138,7 +138,8 @@ export async function snapshot (app: FastifyInstance): Promise<string> {
   return JSON.stringify([
     (await app.inject('/events?limit=1000')).json(),
     (await app.inject('/tasks?limit=500')).json(),
-    (await app.inject('/workers')).json().workers.map((w: Record<string, unknown>) => ({ ...w, lastSeenAt: 0, state: 0 })),
+    // leaseSecondsLeft counts down while the run lasts: not a state change.
+    (await app.inject('/workers')).json().workers.map((w: Record<string, unknown>) => ({ ...w, lastSeenAt: 0, state: 0, leaseSecondsLeft: 0 })),
   ])
 }
 
