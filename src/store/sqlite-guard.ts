@@ -4,8 +4,9 @@
  *   owner's pid in `<file>.lock.pid`), so a second server refuses to start instead of silently never
  *   waking the first one's long polls nor expiring its leases;
  * - start only on a file that can be written;
- * - once running, refuse writes when the file was deleted or replaced (its dev + inode changed) or the
- *   lock was lost, so nothing is acknowledged into an unlinked file and lost at the next restart.
+ * - once running, refuse writes when the file or its `-wal` was deleted or replaced (dev + inode changed)
+ *   or the lock was lost, so nothing is acknowledged into an unlinked file and lost at the next restart
+ *   (a deleted `-wal` keeps taking commits through the open descriptor; they vanish with the process).
  */
 import { accessSync, constants, existsSync, readFileSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
@@ -123,6 +124,7 @@ function takeLock (path: string, onCompromised: (err: Error) => void): () => voi
 /** The `StorageGuard` of a SQLite file store: its lock, and the identity of the file it opened. */
 export class SqliteGuard implements StorageGuard {
   private identity: { dev: number, ino: number } | null = null
+  private walIdentity: { dev: number, ino: number } | null = null
   private lockLost: string | null = null
   private reported = false
   private timer: NodeJS.Timeout | undefined
@@ -152,10 +154,17 @@ export class SqliteGuard implements StorageGuard {
     return guard
   }
 
-  /** Remember the identity of the file now open and start the background check. */
+  /**
+   * Remember the identity of the file now open, and of its `-wal` (SQLite keeps that file, truncated
+   * or not, as long as a connection is open in WAL mode), and start the background check.
+   */
   watch (): void {
     const s = statSync(this.file)
     this.identity = { dev: s.dev, ino: s.ino }
+    try {
+      const w = statSync(`${this.file}-wal`)
+      this.walIdentity = { dev: w.dev, ino: w.ino }
+    } catch {} // not in WAL mode: nothing to watch
     this.timer = setInterval(() => { try { this.check() } catch {} }, this.opts.checkIntervalMs ?? 5000)
     this.timer.unref()
   }
@@ -187,6 +196,16 @@ export class SqliteGuard implements StorageGuard {
       return `the database file ${this.file} is gone (${(err as NodeJS.ErrnoException).code ?? 'error'}): it was deleted or moved while the server ran.`
     }
     if (s.dev !== this.identity.dev || s.ino !== this.identity.ino) return `the database file ${this.file} was replaced by another file while the server ran.`
+    if (this.walIdentity === null) return null
+    const wal = `${this.file}-wal`
+    let w
+    try {
+      w = statSync(wal)
+    } catch (err) {
+      return `the write-ahead log ${wal} is gone (${(err as NodeJS.ErrnoException).code ?? 'error'}): it was deleted while the server ran, ` +
+        'and writes since its last checkpoint would be lost.'
+    }
+    if (w.dev !== this.walIdentity.dev || w.ino !== this.walIdentity.ino) return `the write-ahead log ${wal} was replaced by another file while the server ran.`
     return null
   }
 
