@@ -1,12 +1,16 @@
 // What users do to the database's files around a running or starting server: the `-wal` deleted or
-// replaced (writes refused instead of acknowledged and lost at the next crash).
+// replaced (writes refused instead of acknowledged and lost at the next crash); a second server started
+// through a symlink or a hard link to the file (refused: the lock follows the file, not the name).
 import t, { type Test } from 'tap'
-import { copyFileSync, renameSync, unlinkSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { copyFileSync, linkSync, mkdirSync, renameSync, symlinkSync, unlinkSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
+import { request } from 'undici'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { openSqliteStore } from '../src/store/sqlite-open.js'
-import { post, tempDir } from './helper.js'
+import { eventually, post, tempDir } from './helper.js'
 
 async function appOn (t: Test, file: string): Promise<Awaited<ReturnType<typeof buildApp>>> {
   const store = openSqliteStore(file)
@@ -43,4 +47,53 @@ t.test('the -wal deleted or replaced under a running server: writes 503, /health
       t.match(health.json(), { code: 'STORAGE_UNAVAILABLE', status: 'unhealthy', store: { ok: false } })
     }
   }
+})
+
+async function freePort (): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const addr = s.address()
+      s.close(() => (typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port'))))
+    })
+  })
+}
+
+/**
+ * Start `src/server.ts` on `db` (killed when the test ends); resolves 'up' once /health answers 200, or
+ * the exit code and stderr if it exits first (60 s allowed: compiling TypeScript on a loaded machine).
+ */
+async function startServer (t: Test, db: string): Promise<{ result: 'up' | 'no answer' | number | null, stderr: string, pid?: number }> {
+  const port = await freePort()
+  const child = spawn(process.execPath, [...process.execArgv, 'src/server.ts'], {
+    env: { ...process.env, PORT: String(port), COORD_DB: db, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  t.teardown(() => { child.kill('SIGKILL') })
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  const up = eventually(async () => {
+    try { return (await request(`http://127.0.0.1:${port}/health`)).statusCode === 200 } catch { return false }
+  }, 60_000).then((ok) => (ok ? 'up' as const : 'no answer' as const))
+  const result = await Promise.race([up, exited])
+  return { result, stderr, pid: child.pid }
+}
+
+t.test('a second server through a symlink or a hard link to the same file refuses to start (exit 78)', async (t) => {
+  const dir = tempDir()
+  const db = join(dir, 'coord.db')
+  const first = await startServer(t, db)
+  t.equal(first.result, 'up')
+  mkdirSync(join(dir, 'elsewhere'))
+  symlinkSync(db, join(dir, 'elsewhere', 'coord.db'))
+  symlinkSync(dir, join(dir, 'linked-dir'))
+  linkSync(db, join(dir, 'hard.db'))
+  const [viaSymlink, viaDirSymlink, viaHardLink] = await Promise.all([
+    startServer(t, join(dir, 'elsewhere', 'coord.db')), startServer(t, join(dir, 'linked-dir', 'coord.db')), startServer(t, join(dir, 'hard.db')),
+  ])
+  for (const [what, second] of [['a symlink to the file', viaSymlink], ['a symlinked folder', viaDirSymlink]] as const) {
+    t.equal(second.result, 78, `${what}: it does not come up, exit 78 (stderr: ${second.stderr})`)
+    t.match(second.stderr, `Another coordination server (pid ${first.pid}) is using the database file ${db}`)
+  }
+  t.equal(viaHardLink.result, 78, `a hard link: it does not come up, exit 78 (stderr: ${viaHardLink.stderr})`)
+  t.match(viaHardLink.stderr, `The database file ${join(dir, 'hard.db')} has 2 names (hard links)`)
 })

@@ -2,14 +2,16 @@
  * Guarding the SQLite file a server runs on:
  * - one server per file: a lock next to it (`<file>.lock`, a directory made by proper-lockfile, and the
  *   owner's pid in `<file>.lock.pid`), so a second server refuses to start instead of silently never
- *   waking the first one's long polls nor expiring its leases;
+ *   waking the first one's long polls nor expiring its leases; whatever name the file is reached by:
+ *   symlinks are resolved first, and a file with more than one hard link is refused (each name would
+ *   get its own lock and its own `-wal`);
  * - start only on a file that can be written;
  * - once running, refuse writes when the file or its `-wal` was deleted or replaced (dev + inode changed)
  *   or the lock was lost, so nothing is acknowledged into an unlinked file and lost at the next restart
  *   (a deleted `-wal` keeps taking commits through the open descriptor; they vanish with the process).
  */
-import { accessSync, constants, existsSync, readFileSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { accessSync, constants, existsSync, readFileSync, realpathSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
+import { basename, dirname, join, resolve } from 'node:path'
 import lockfile from 'proper-lockfile'
 import { CoordError } from '../errors.js'
 import type { StorageGuard } from './store.js'
@@ -121,6 +123,36 @@ function takeLock (path: string, onCompromised: (err: Error) => void): () => voi
   return release
 }
 
+/**
+ * The file's real path: symlinks in it and its folders resolved, so every name of the file locks the
+ * same `<path>.lock` (and SQLite opens the same `-wal`). A file not created yet: its real folder + its name.
+ */
+function realPath (file: string): string {
+  try {
+    return realpathSync(file)
+  } catch {
+    return join(realpathSync(dirname(resolve(file))), basename(file))
+  }
+}
+
+/**
+ * Refuse a file with more than one hard link: another server started on another name would take
+ * another lock and write its own `-wal`, and both would write the file (a corrupt index, lost tasks).
+ */
+function assertOneName (path: string): void {
+  let links: number
+  try {
+    links = statSync(path).nlink
+  } catch {
+    return // not created yet: it has no other name
+  }
+  if (links > 1) {
+    throw new StoreRefusedError(`The database file ${path} has ${links} names (hard links), so another server could use it under ` +
+      `another name and both would write it. Remove the other links (find them with: find / -xdev -samefile ${path}), ` +
+      'or copy the file and set COORD_DB (--db) to the copy.')
+  }
+}
+
 /** The `StorageGuard` of a SQLite file store: its lock, and the identity of the file it opened. */
 export class SqliteGuard implements StorageGuard {
   private identity: { dev: number, ino: number } | null = null
@@ -130,22 +162,27 @@ export class SqliteGuard implements StorageGuard {
   private timer: NodeJS.Timeout | undefined
   private readonly lockPath: string
 
-  private constructor (private readonly file: string, private readonly release: () => void, private readonly opts: GuardOptions) {
+  private constructor (
+    /** The database file's real path (symlinks resolved): the one to open. */
+    readonly file: string, private readonly release: () => void, private readonly opts: GuardOptions) {
     this.lockPath = `${file}.lock`
   }
 
   /**
-   * Take the file's lock and check that the file, its WAL files and its directory can be written.
-   * @param file path of the database file (its directory must exist)
-   * @throws StoreRefusedError when another live server holds the lock or something cannot be written
+   * Take the file's lock (at its real path, `guard.file`) and check that the file has one name and
+   * that it, its WAL files and its directory can be written.
+   * @param file path of the database file, possibly through symlinks (its directory must exist)
+   * @throws StoreRefusedError when another live server holds the lock, the file has several hard
+   *   links, or something cannot be written
    */
   static acquire (file: string, opts: GuardOptions = {}): SqliteGuard {
-    const path = resolve(file)
-    assertWritable(dirname(path), 'database directory')
+    assertWritable(dirname(resolve(file)), 'database directory')
+    const path = realPath(file)
     const holder: { guard?: SqliteGuard } = {}
     const release = takeLock(path, (err) => holder.guard?.loseLock(err))
     const guard = holder.guard = new SqliteGuard(path, release, opts)
     try {
+      assertOneName(path)
       for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) assertWritable(f, 'database file')
     } catch (err) {
       guard.close()

@@ -29,7 +29,7 @@ export interface OpenOptions extends GuardOptions {
 /**
  * Open (creating if needed) the database at `file` (`:memory:` allowed) and apply pending migrations,
  * the numbered files in `src/store/migrations/sqlite/`, tracked in `PRAGMA user_version`. A file store
- * holds `<file>.lock` until closed.
+ * opens the file at its real path (symlinks resolved) and holds `<real path>.lock` until closed.
  * @throws StoreRefusedError when another server uses the file or it cannot be written (exit 78 at start-up)
  */
 export function openSqliteStore (file: string, opts: OpenOptions = {}): SqliteStore {
@@ -43,8 +43,8 @@ export function openSqliteStore (file: string, opts: OpenOptions = {}): SqliteSt
   const guard = SqliteGuard.acquire(file, opts)
   let db: Database.Database | undefined
   try {
-    db = new Database(file)
-    prepare(db, file, opts)
+    db = new Database(guard.file) // the real path the lock is about
+    prepare(db, guard.file, opts)
     guard.watch()
     return new SqliteStore(db, guard)
   } catch (err) {
