@@ -1,15 +1,17 @@
 // What users do to the database's files around a running or starting server: the `-wal` deleted or
 // replaced (writes refused instead of acknowledged and lost at the next crash); a second server started
-// through a symlink or a hard link to the file (refused: the lock follows the file, not the name).
+// through a symlink or a hard link to the file (refused: the lock follows the file, not the name); a full
+// disk at start-up (always exit 78 with the reason, whichever step would meet it).
 import t, { type Test } from 'tap'
-import { spawn } from 'node:child_process'
-import { copyFileSync, linkSync, mkdirSync, renameSync, symlinkSync, unlinkSync } from 'node:fs'
+import { execFileSync, spawn } from 'node:child_process'
+import { copyFileSync, linkSync, mkdirSync, renameSync, statfsSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { openSqliteStore } from '../src/store/sqlite-open.js'
+import { StoreRefusedError } from '../src/store/sqlite-guard.js'
 import { eventually, post, tempDir } from './helper.js'
 
 async function appOn (t: Test, file: string): Promise<Awaited<ReturnType<typeof buildApp>>> {
@@ -96,4 +98,74 @@ t.test('a second server through a symlink or a hard link to the same file refuse
   }
   t.equal(viaHardLink.result, 78, `a hard link: it does not come up, exit 78 (stderr: ${viaHardLink.stderr})`)
   t.match(viaHardLink.stderr, `The database file ${join(dir, 'hard.db')} has 2 names (hard links)`)
+})
+
+/** A fresh tmpfs of `options` (e.g. `size=2m`) mounted for this test, or null when mounting is not allowed (not root). */
+function tinyDisk (t: Test, options: string): string | null {
+  const dir = join(tempDir(), 'disk')
+  mkdirSync(dir)
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { stdio: 'ignore' })
+  } catch {
+    return null
+  }
+  t.teardown(() => { execFileSync('umount', ['-l', dir]) })
+  return dir
+}
+
+/** Fill the disk at `dir` until `keepBytes` remain free (a file `fill-<n>`). */
+function fill (dir: string, keepBytes: number, n = 0): void {
+  const s = statfsSync(dir)
+  const size = s.bavail * s.bsize - keepBytes
+  if (size > 0) writeFileSync(join(dir, `fill-${n}`), Buffer.alloc(size))
+}
+
+/** How opening `file` went: 'opened' (then closed), the refusal's message, or the unexpected error. */
+async function open (file: string): Promise<string> {
+  try {
+    await openSqliteStore(file).close()
+    return 'opened'
+  } catch (err) {
+    return err instanceof StoreRefusedError ? `refused: ${err.message}` : `other error: ${String(err)}`
+  }
+}
+
+const canMount = process.platform === 'linux' && process.getuid?.() === 0
+const needsMount = (): { skip: string | false } => ({ skip: !canMount && 'needs root to mount a tmpfs' }) // fresh: tap changes the object
+
+t.test('a full disk at start-up is refused with the reason, new file or existing one', needsMount(), async (t) => {
+  for (const keep of [0, 64 * 1024, 512 * 1024]) {
+    for (const existing of [false, true]) {
+      const disk = tinyDisk(t, 'size=2m')
+      if (disk === null) { t.comment('mounting a tmpfs is not allowed here: skipped'); return }
+      const file = join(disk, 'coord.db')
+      if (existing) t.equal(await open(file), 'opened')
+      fill(disk, keep)
+      t.match(await open(file), `refused: The disk holding the database file ${file} is full`,
+        `${keep / 1024} KiB free, ${existing ? 'existing' : 'new'} file: refused, not started`)
+    }
+  }
+})
+
+t.test('no inode left at whichever step of opening: refused with the reason, never another error', needsMount(), async (t) => {
+  const outcomes = new Set<string>()
+  for (let inodes = 2; inodes <= 8; inodes++) {
+    const disk = tinyDisk(t, `size=8m,nr_inodes=${inodes}`)
+    if (disk === null) { t.comment('mounting a tmpfs is not allowed here: skipped'); return }
+    const result = await open(join(disk, 'coord.db'))
+    t.ok(result === 'opened' || result.startsWith('refused: '), `${inodes} inodes: ${result}`)
+    outcomes.add(result === 'opened' ? 'opened' : 'refused')
+  }
+  t.same([...outcomes].sort(), ['opened', 'refused'], 'some inode counts are too few, some enough')
+})
+
+t.test('a server started on a full disk exits 78 with the reason, even on an existing file', needsMount(), async (t) => {
+  const disk = tinyDisk(t, 'size=2m')
+  if (disk === null) { t.comment('mounting a tmpfs is not allowed here: skipped'); return }
+  const file = join(disk, 'coord.db')
+  t.equal(await open(file), 'opened')
+  fill(disk, 0)
+  const server = await startServer(t, file)
+  t.equal(server.result, 78, `it does not come up: exit 78 (stderr: ${server.stderr})`)
+  t.match(server.stderr, `The disk holding the database file ${file} is full`)
 })
