@@ -1,8 +1,13 @@
 /**
- * Run a `command` check: `sh -c` in the workspace root, in its own process group so that the
- * timeout kills everything the command started, not just the shell.
+ * Run a `command` check: `sh -c` in the workspace root, in its own session and process group so that
+ * the timeout kills everything the command started, not just the shell. A process that leaves the
+ * group (`setsid`, `setpgid`) is still found on Linux by a mark in its environment, inherited from the
+ * shell; one that also clears its environment cannot be found, but no longer holds the answer back:
+ * at the timeout the pipes are closed and the check answers.
  */
 import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
 
 /** Bytes of combined stdout and stderr kept (the end of it: where failures are reported). */
 export const OUTPUT_TAIL_BYTES = 4096
@@ -14,6 +19,9 @@ export type CommandOutcome =
   | { kind: 'timed-out', output: string }
   | { kind: 'not-started', error: string, output: string }
 
+/** Environment variable marking every process a check started (its value is unique to the run). */
+export const RUN_MARK = 'COORD_CHECK_RUN'
+
 function killGroup (pid: number | undefined): void {
   if (pid === undefined) return
   try {
@@ -24,9 +32,35 @@ function killGroup (pid: number | undefined): void {
 }
 
 /**
- * Run `command` through `sh -c` in `cwd` with the server's environment and stdin closed.
- * When the shell exits, whatever it left running in its group is killed too, so a check never
- * leaves processes behind; at `timeoutMs` the whole group is killed with SIGKILL.
+ * SIGKILL every process whose environment holds `mark` (Linux /proc; elsewhere nothing is found).
+ * Repeated while it finds some, so that a process forked during a pass is killed by the next.
+ */
+function killMarked (mark: string): void {
+  for (let pass = 0; pass < 3; pass++) {
+    let found = 0
+    let pids: string[]
+    try {
+      pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid)
+    } catch {
+      return
+    }
+    for (const pid of pids) {
+      try {
+        if (!readFileSync(`/proc/${pid}/environ`, 'latin1').includes(mark)) continue
+        process.kill(Number(pid), 'SIGKILL')
+        found++
+      } catch {} // gone meanwhile, or another user's process (not ours to read, nor started by the check)
+    }
+    if (found === 0) return
+  }
+}
+
+/**
+ * Run `command` through `sh -c` in `cwd` with the server's environment (plus RUN_MARK) and stdin closed.
+ * When the shell exits, whatever it left running is killed too — its group, and on Linux anything
+ * carrying the run's mark, even in another session — so a check never leaves processes behind. At
+ * `timeoutMs` the same is killed with SIGKILL, the pipes are closed and the outcome is 'timed-out',
+ * without waiting for a process that still holds them open.
  *
  * @param timeoutMs time limit in ms
  * @returns the outcome; never rejects
@@ -46,35 +80,48 @@ export function runCommand (command: string, cwd: string, timeoutMs: number): Pr
       return all.subarray(Math.max(0, all.length - OUTPUT_TAIL_BYTES)).toString('utf8').replace(/^\uFFFD+/, '')
     }
 
+    const mark = `${RUN_MARK}=${process.pid}-${randomBytes(8).toString('hex')}`
     let child
     try {
-      child = spawn('sh', ['-c', command], { cwd, env: process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+      child = spawn('sh', ['-c', command], {
+        cwd, env: { ...process.env, [RUN_MARK]: mark.slice(RUN_MARK.length + 1) }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+      })
     } catch (err) {
       resolve({ kind: 'not-started', error: (err as Error).message, output: '' })
       return
     }
-    let timedOut = false
+    const killAll = (): void => {
+      killGroup(child.pid)
+      killMarked(mark)
+    }
+    let done = false
+    const finish = (outcome: CommandOutcome): void => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      resolve(outcome)
+    }
     let exit: { code: number | null, signal: NodeJS.Signals | null } | null = null
     const timer = setTimeout(() => {
-      timedOut = true
-      killGroup(child.pid)
+      killAll()
+      // A process that escaped the kill may hold the pipes open for as long as it likes: stop reading.
+      child.stdout.destroy()
+      child.stderr.destroy()
+      finish({ kind: 'timed-out', output: output() })
     }, timeoutMs)
     child.stdout.on('data', keep)
     child.stderr.on('data', keep)
     child.on('error', (err) => {
-      clearTimeout(timer)
-      resolve({ kind: 'not-started', error: err.message, output: output() })
+      finish({ kind: 'not-started', error: err.message, output: output() })
     })
     child.on('exit', (code, signal) => {
       exit = { code, signal }
       // Background processes still hold the pipes open; without this, 'close' waits for them.
-      killGroup(child.pid)
+      killAll()
     })
     child.on('close', () => {
-      clearTimeout(timer)
-      if (timedOut) resolve({ kind: 'timed-out', output: output() })
-      else if (exit?.code !== null && exit?.code !== undefined) resolve({ kind: 'exited', code: exit.code, output: output() })
-      else resolve({ kind: 'signaled', signal: exit?.signal ?? 'unknown signal', output: output() })
+      if (exit?.code !== null && exit?.code !== undefined) finish({ kind: 'exited', code: exit.code, output: output() })
+      else finish({ kind: 'signaled', signal: exit?.signal ?? 'unknown signal', output: output() })
     })
   })
 }

@@ -2,13 +2,16 @@
  * Guarding the SQLite file a server runs on:
  * - one server per file: a lock next to it (`<file>.lock`, a directory made by proper-lockfile, and the
  *   owner's pid in `<file>.lock.pid`), so a second server refuses to start instead of silently never
- *   waking the first one's long polls nor expiring its leases;
+ *   waking the first one's long polls nor expiring its leases; whatever name the file is reached by:
+ *   symlinks are resolved first, and a file with more than one hard link is refused (each name would
+ *   get its own lock and its own `-wal`);
  * - start only on a file that can be written;
- * - once running, refuse writes when the file was deleted or replaced (its dev + inode changed) or the
- *   lock was lost, so nothing is acknowledged into an unlinked file and lost at the next restart.
+ * - once running, refuse writes when the file or its `-wal` was deleted or replaced (dev + inode changed)
+ *   or the lock was lost, so nothing is acknowledged into an unlinked file and lost at the next restart
+ *   (a deleted `-wal` keeps taking commits through the open descriptor; they vanish with the process).
  */
-import { accessSync, constants, existsSync, readFileSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
-import { dirname, resolve } from 'node:path'
+import { accessSync, constants, existsSync, readFileSync, realpathSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
+import { basename, dirname, join, resolve } from 'node:path'
 import lockfile from 'proper-lockfile'
 import { CoordError } from '../errors.js'
 import type { StorageGuard } from './store.js'
@@ -120,30 +123,66 @@ function takeLock (path: string, onCompromised: (err: Error) => void): () => voi
   return release
 }
 
+/**
+ * The file's real path: symlinks in it and its folders resolved, so every name of the file locks the
+ * same `<path>.lock` (and SQLite opens the same `-wal`). A file not created yet: its real folder + its name.
+ */
+function realPath (file: string): string {
+  try {
+    return realpathSync(file)
+  } catch {
+    return join(realpathSync(dirname(resolve(file))), basename(file))
+  }
+}
+
+/**
+ * Refuse a file with more than one hard link: another server started on another name would take
+ * another lock and write its own `-wal`, and both would write the file (a corrupt index, lost tasks).
+ */
+function assertOneName (path: string): void {
+  let links: number
+  try {
+    links = statSync(path).nlink
+  } catch {
+    return // not created yet: it has no other name
+  }
+  if (links > 1) {
+    throw new StoreRefusedError(`The database file ${path} has ${links} names (hard links), so another server could use it under ` +
+      `another name and both would write it. Remove the other links (find them with: find / -xdev -samefile ${path}), ` +
+      'or copy the file and set COORD_DB (--db) to the copy.')
+  }
+}
+
 /** The `StorageGuard` of a SQLite file store: its lock, and the identity of the file it opened. */
 export class SqliteGuard implements StorageGuard {
   private identity: { dev: number, ino: number } | null = null
+  private walIdentity: { dev: number, ino: number } | null = null
   private lockLost: string | null = null
   private reported = false
   private timer: NodeJS.Timeout | undefined
   private readonly lockPath: string
 
-  private constructor (private readonly file: string, private readonly release: () => void, private readonly opts: GuardOptions) {
+  private constructor (
+    /** The database file's real path (symlinks resolved): the one to open. */
+    readonly file: string, private readonly release: () => void, private readonly opts: GuardOptions) {
     this.lockPath = `${file}.lock`
   }
 
   /**
-   * Take the file's lock and check that the file, its WAL files and its directory can be written.
-   * @param file path of the database file (its directory must exist)
-   * @throws StoreRefusedError when another live server holds the lock or something cannot be written
+   * Take the file's lock (at its real path, `guard.file`) and check that the file has one name and
+   * that it, its WAL files and its directory can be written.
+   * @param file path of the database file, possibly through symlinks (its directory must exist)
+   * @throws StoreRefusedError when another live server holds the lock, the file has several hard
+   *   links, or something cannot be written
    */
   static acquire (file: string, opts: GuardOptions = {}): SqliteGuard {
-    const path = resolve(file)
-    assertWritable(dirname(path), 'database directory')
+    assertWritable(dirname(resolve(file)), 'database directory')
+    const path = realPath(file)
     const holder: { guard?: SqliteGuard } = {}
     const release = takeLock(path, (err) => holder.guard?.loseLock(err))
     const guard = holder.guard = new SqliteGuard(path, release, opts)
     try {
+      assertOneName(path)
       for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) assertWritable(f, 'database file')
     } catch (err) {
       guard.close()
@@ -152,10 +191,17 @@ export class SqliteGuard implements StorageGuard {
     return guard
   }
 
-  /** Remember the identity of the file now open and start the background check. */
+  /**
+   * Remember the identity of the file now open, and of its `-wal` (SQLite keeps that file, truncated
+   * or not, as long as a connection is open in WAL mode), and start the background check.
+   */
   watch (): void {
     const s = statSync(this.file)
     this.identity = { dev: s.dev, ino: s.ino }
+    try {
+      const w = statSync(`${this.file}-wal`)
+      this.walIdentity = { dev: w.dev, ino: w.ino }
+    } catch {} // not in WAL mode: nothing to watch
     this.timer = setInterval(() => { try { this.check() } catch {} }, this.opts.checkIntervalMs ?? 5000)
     this.timer.unref()
   }
@@ -187,6 +233,16 @@ export class SqliteGuard implements StorageGuard {
       return `the database file ${this.file} is gone (${(err as NodeJS.ErrnoException).code ?? 'error'}): it was deleted or moved while the server ran.`
     }
     if (s.dev !== this.identity.dev || s.ino !== this.identity.ino) return `the database file ${this.file} was replaced by another file while the server ran.`
+    if (this.walIdentity === null) return null
+    const wal = `${this.file}-wal`
+    let w
+    try {
+      w = statSync(wal)
+    } catch (err) {
+      return `the write-ahead log ${wal} is gone (${(err as NodeJS.ErrnoException).code ?? 'error'}): it was deleted while the server ran, ` +
+        'and writes since its last checkpoint would be lost.'
+    }
+    if (w.dev !== this.walIdentity.dev || w.ino !== this.walIdentity.ino) return `the write-ahead log ${wal} was replaced by another file while the server ran.`
     return null
   }
 

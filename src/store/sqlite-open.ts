@@ -3,7 +3,7 @@
  * (WAL, `synchronous = FULL`, a short busy timeout) and the numbered migrations in
  * `src/store/migrations/sqlite/`, tracked in `PRAGMA user_version`.
  */
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, statfsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import Database from 'better-sqlite3'
 import { packageRoot } from '../paths.js'
@@ -20,6 +20,13 @@ const MIGRATIONS = join(packageRoot, 'src', 'store', 'migrations', 'sqlite')
  */
 export const BUSY_TIMEOUT_MS = 250
 
+/**
+ * Free space, in bytes, the database's disk must have for the server to start. Below it the start is
+ * refused (exit 78) rather than left to chance: on a full disk an existing file opens fine and every
+ * write then fails, while a new one fails at whichever step first needs a block.
+ */
+export const MIN_FREE_BYTES = 1024 * 1024
+
 /** Options for `openSqliteStore`. */
 export interface OpenOptions extends GuardOptions {
   /** Called with the open connection after the migrations (tests set pragmas such as `max_page_count`). */
@@ -29,7 +36,7 @@ export interface OpenOptions extends GuardOptions {
 /**
  * Open (creating if needed) the database at `file` (`:memory:` allowed) and apply pending migrations,
  * the numbered files in `src/store/migrations/sqlite/`, tracked in `PRAGMA user_version`. A file store
- * holds `<file>.lock` until closed.
+ * opens the file at its real path (symlinks resolved) and holds `<real path>.lock` until closed.
  * @throws StoreRefusedError when another server uses the file or it cannot be written (exit 78 at start-up)
  */
 export function openSqliteStore (file: string, opts: OpenOptions = {}): SqliteStore {
@@ -40,18 +47,54 @@ export function openSqliteStore (file: string, opts: OpenOptions = {}): SqliteSt
     throw new StoreRefusedError(`Cannot create the directory of the database file ${file} (${(err as Error).message}). ` +
       'Create it, or set COORD_DB (--db) to a writable location.')
   }
-  const guard = SqliteGuard.acquire(file, opts)
+  assertFreeSpace(file)
+  let guard: SqliteGuard | undefined
   let db: Database.Database | undefined
   try {
-    db = new Database(file)
-    prepare(db, file, opts)
+    guard = SqliteGuard.acquire(file, opts)
+    db = new Database(guard.file) // the real path the lock is about
+    prepare(db, guard.file, opts)
     guard.watch()
     return new SqliteStore(db, guard)
   } catch (err) {
     db?.close()
-    guard.close()
-    throw err
+    guard?.close()
+    throw refusal(err, file)
   }
+}
+
+/** @throws StoreRefusedError when the disk holding `file` has less than MIN_FREE_BYTES free */
+function assertFreeSpace (file: string): void {
+  let free: number
+  try {
+    const s = statfsSync(dirname(file))
+    free = s.bavail * s.bsize
+  } catch {
+    return // no statfs here: the steps below report a full disk
+  }
+  if (free < MIN_FREE_BYTES) {
+    throw new StoreRefusedError(`The disk holding the database file ${file} is full (${Math.floor(free / 1024)} KiB free; ` +
+      `the server needs at least ${MIN_FREE_BYTES / 1024 / 1024} MiB to start). Free some space, or set COORD_DB (--db) to a file on another disk.`)
+  }
+}
+
+/** Errors of the file system met while opening (e.g. no inode left to create the `-wal`). */
+const FS_TROUBLE: Record<string, string> = {
+  ENOSPC: 'the disk holding the database is full', EDQUOT: 'the disk quota is exhausted', EROFS: 'the file system is read-only', EIO: 'I/O error',
+}
+
+/**
+ * A storage failure while opening becomes a StoreRefusedError (exit 78 with what happened), whichever
+ * step met it; SQLITE_BUSY (an outside tool holds the lock for a moment) and bugs pass unchanged.
+ */
+function refusal (err: unknown, file: string): unknown {
+  if (err instanceof StoreRefusedError) return err
+  const code = (err as { code?: unknown } | null)?.code
+  if (typeof code !== 'string' || code.startsWith('SQLITE_BUSY')) return err
+  const what = storageTrouble(err) ?? FS_TROUBLE[code]
+  if (what === undefined || what === null) return err
+  return new StoreRefusedError(`The database file ${file} cannot be opened: ${what} (${code}). ` +
+    'Check the free space (df) and inodes (df -i) of its disk and that it is writable, or set COORD_DB (--db) to another location.')
 }
 
 function prepare (db: Database.Database, file: string, opts: OpenOptions): Database.Database {
