@@ -10,11 +10,11 @@
 import t, { type Test } from 'tap'
 import { spawn, spawnSync } from 'node:child_process'
 import { copyFileSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Task } from '../src/schemas/tasks.js'
 import { build, eventually, listen, tempDir } from './helper.js'
+import { freePort } from '../scripts/free-port.js'
 
 // Each CLI run is a Node process start (seconds on a loaded 2-core machine); the build takes ~30 s.
 t.setTimeout(600_000)
@@ -63,16 +63,6 @@ function coord (args: string[], opts: RunOptions = {}): Promise<Run> {
     child.on('error', reject)
     child.on('close', (code) => resolve({ code, stdout, stderr }))
     child.stdin?.end(opts.input ?? '')
-  })
-}
-
-/** A port nothing listens on (yet). */
-async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const addr = s.address()
-      s.close(() => (typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port'))))
-    })
   })
 }
 

@@ -2,19 +2,10 @@
 // deadlines, reports and events are all there after a restart from the same file. Real child processes.
 import t, { type Test } from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { eventually, tempDir } from './helper.js'
-
-async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const addr = s.address()
-      s.close(() => (typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port'))))
-    })
-  })
-}
+import { freePort } from '../scripts/free-port.js'
 
 async function startServer (db: string, port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, [...process.execArgv, 'src/server.ts'], {

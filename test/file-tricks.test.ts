@@ -5,7 +5,6 @@
 import t, { type Test } from 'tap'
 import { execFileSync, spawn } from 'node:child_process'
 import { copyFileSync, linkSync, mkdirSync, renameSync, statfsSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { buildApp } from '../src/app.js'
@@ -13,6 +12,7 @@ import { loadConfig } from '../src/config.js'
 import { openSqliteStore } from '../src/store/sqlite-open.js'
 import { StoreRefusedError } from '../src/store/sqlite-guard.js'
 import { eventually, post, tempDir } from './helper.js'
+import { freePort } from '../scripts/free-port.js'
 
 async function appOn (t: Test, file: string): Promise<Awaited<ReturnType<typeof buildApp>>> {
   const store = openSqliteStore(file)
@@ -50,15 +50,6 @@ t.test('the -wal deleted or replaced under a running server: writes 503, /health
     }
   }
 })
-
-async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const addr = s.address()
-      s.close(() => (typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port'))))
-    })
-  })
-}
 
 /**
  * Start `src/server.ts` on `db` (killed when the test ends); resolves 'up' once /health answers 200, or

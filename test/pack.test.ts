@@ -12,10 +12,10 @@
 import t, { type Test } from 'tap'
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process'
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { delimiter, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { tempDir } from './helper.js'
+import { freePort } from '../scripts/free-port.js'
 
 // A tsc build, a pack and an install from the cache: 1-2 minutes on a loaded 2-core machine.
 t.setTimeout(600_000)
@@ -78,15 +78,6 @@ t.before(() => {
     run('npm', ['rebuild', 'better-sqlite3'], PACKAGE)
   }
 })
-
-async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      s.close(() => (typeof a === 'object' && a !== null ? resolve(a.port) : reject(new Error('no port'))))
-    })
-  })
-}
 
 /** Start `coord serve` from the install in `cwd`; resolves with its URL once /health answers. */
 async function serve (t: Test, cwd: string): Promise<string> {

@@ -4,20 +4,11 @@
 import t, { type Test } from 'tap'
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { chmodSync, copyFileSync, renameSync, unlinkSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { openSqliteStore } from '../src/store/sqlite-open.js'
 import { eventually, tempDir } from './helper.js'
-
-async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const addr = s.address()
-      s.close(() => (typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port'))))
-    })
-  })
-}
+import { freePort } from '../scripts/free-port.js'
 
 interface Server { url: string, child: ChildProcess, stdout: () => string, stderr: () => string, exited: Promise<number | null> }
 
